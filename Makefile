@@ -1,0 +1,33 @@
+# Two commands set up a fresh machine: `make demo` and `make test`.
+# Both create .venv if missing and install the package with its dev extras first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.mlscore-installed
+
+.PHONY: demo test test-fast lint install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/mlscore demo --out demo_output
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not server"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check mlscore tests benchmarks
+	$(VENV)/bin/ruff format --check mlscore tests benchmarks
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf demo_output .pytest_cache .mypy_cache .ruff_cache
