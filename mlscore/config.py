@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -241,6 +241,7 @@ class ChurnTarget(_Frozen):
 
 
 Target = Annotated[ConversionTarget | ChurnTarget, Field(discriminator="kind")]
+_TARGET_KINDS = ("conversion", "churn")
 
 
 # ----------------------------------------------------------------------- training
@@ -463,42 +464,54 @@ class ProjectConfig(_Frozen):
 def _format_validation_error(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"])
+        loc = ".".join(str(x) for i, x in enumerate(e["loc"]) if not _is_union_tag(e["loc"], i))
         if e["type"] == "extra_forbidden":
             parent = _model_at(e["loc"][:-1])
             allowed = sorted(parent.model_fields) if parent is not None else []
-            lines.append(
-                f"unknown key `{loc}`"
-                + (f"; allowed keys here: {', '.join(allowed)}" if allowed else "")
-            )
+            hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"unknown key `{loc}`{hint}")
         else:
             lines.append(f"`{loc or '(root)'}`: {e['msg']}")
-    return f"invalid configuration {source}: " + "; ".join(lines)
+    where = f" {source}" if source else ""
+    return f"invalid configuration{where}: " + "; ".join(lines)
+
+
+def _is_union_tag(loc: tuple[Any, ...], i: int) -> bool:
+    """pydantic puts the discriminator value (``conversion``/``churn``) in error paths."""
+    return i > 1 and loc[i - 2] == "targets" and loc[i] in _TARGET_KINDS
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Every pydantic model class mentioned in a type annotation (recursively)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in get_args(annotation):
+        found.extend(_models_in(arg))
+    return found
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """Walk the model tree along a pydantic error location (best effort)."""
+    """The model class at a pydantic error location, to list its allowed keys."""
     model: type[BaseModel] = ProjectConfig
+    pending: list[type[BaseModel]] = []
     for part in loc:
+        if pending:
+            tagged = [
+                m
+                for m in pending
+                if m.model_fields.get("kind") is not None and m.model_fields["kind"].default == part
+            ]
+            if tagged:
+                model, pending = tagged[0], []
+                continue
         field = model.model_fields.get(str(part))
         if field is None:
-            if part in ("conversion", "churn"):
-                model = ConversionTarget if part == "conversion" else ChurnTarget
-                continue
-            continue  # dict key (e.g. a target name) or list index
-        ann = field.annotation
-        candidates = [ann, *getattr(ann, "__args__", ())]
-        nxt = None
-        for c in candidates:
-            for sub in (c, *getattr(c, "__args__", ())):
-                if isinstance(sub, type) and issubclass(sub, BaseModel):
-                    nxt = sub
-                    break
-            if nxt:
-                break
-        if nxt is None:
+            continue  # a dict key (e.g. a target name) or a list index
+        models = _models_in(field.annotation)
+        if not models:
             return None
-        model = nxt
+        model, pending = models[0], (models if len(models) > 1 else [])
     return model
 
 
