@@ -1,0 +1,419 @@
+"""Per-customer reasons: grouped contributions → points → top reasons in words.
+
+Pipeline for a batch of customers (features as of one cutoff, built from events
+with ``timestamp < cutoff``)::
+
+    contributions (exact TreeSHAP, log-odds)  →  reason groups (feature grammar)
+      →  points on the 0–100 score scale (exactly additive, see points.py)
+      →  top-k positive and top-k negative groups per customer
+      →  sentences (``reason_sentence``) with the customer's own value of the
+         feature that contributes most in the group's direction.
+
+The tidy output has one row per (customer, reason); :func:`compact_reasons`
+joins each customer's strongest reasons into one string for the predictions file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from mlscore.explain.contributions import (
+    Contributions,
+    Method,
+    compute_contributions,
+    group_contributions,
+)
+from mlscore.explain.points import Calibrate, PointsResult, to_points
+from mlscore.features.naming import FeatureDef, Language, parse_feature_name, reason_sentence
+
+__all__ = [
+    "REASON_COLUMNS",
+    "Explanation",
+    "compact_reasons",
+    "explain",
+    "explain_bundle",
+    "reason_text",
+    "top_reasons",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of the tidy reasons frame, in order.
+REASON_COLUMNS = [
+    "customer_id",
+    "target",
+    "direction",
+    "rank",
+    "group",
+    "feature",
+    "value",
+    "points",
+    "text",
+]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything needed to explain a batch of rows.
+
+    Attributes
+    ----------
+    contributions : Contributions
+        Per-feature log-odds contributions and bias.
+    groups : list of str
+        Reason groups (columns of ``grouped`` and ``points.points``).
+    grouped : ndarray, shape (n, n_groups)
+        Log-odds contribution of each group.
+    membership : ndarray, shape (n_features,)
+        Group index of each feature.
+    points : PointsResult
+        Baseline, per-group points and score on the 0–100 scale.
+    """
+
+    contributions: Contributions
+    groups: list[str]
+    grouped: np.ndarray
+    membership: np.ndarray
+    points: PointsResult
+
+    def points_frame(self) -> pd.DataFrame:
+        """Points per group (columns), plus ``baseline`` and ``score``."""
+        df = pd.DataFrame(self.points.points, columns=self.groups)
+        df.insert(0, "baseline", self.points.baseline)
+        df["score"] = self.points.score
+        return df
+
+    def lead_features(self) -> np.ndarray:
+        """Index of the feature that contributes most in its group's direction.
+
+        Shape (n, n_groups): for each row and group, the member feature with the
+        largest ``φ_f × sign(φ_group)`` (ties: first in model order).
+        """
+        vals = self.contributions.values
+        n, g = vals.shape[0], len(self.groups)
+        sign = np.sign(self.grouped)
+        sign[sign == 0] = 1.0
+        out = np.zeros((n, g), dtype=np.int64)
+        for k in range(g):
+            members = np.flatnonzero(self.membership == k)
+            if members.size == 1:
+                out[:, k] = members[0]
+                continue
+            directed = vals[:, members] * sign[:, k : k + 1]
+            out[:, k] = members[np.argmax(directed, axis=1)]
+        return out
+
+
+def explain(
+    booster: Any,
+    X: Any,
+    *,
+    calibrate: Calibrate,
+    margin: np.ndarray | None = None,
+    method: Method = "auto",
+) -> Explanation:
+    """Contributions, groups and points for the rows of ``X``.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+        Binary model; its feature names must follow the naming grammar for the
+        grouping to be meaningful (other names are their own group).
+    X : DataFrame or ndarray
+        Model input, in the booster's feature order.
+    calibrate : callable
+        Raw margin → calibrated probability (monotone).
+    margin : ndarray, optional
+        The raw margin if already computed (default: ``bias + Σ contributions``).
+    method : {"auto", "additive", "pred_contrib"}
+        Contribution algorithm (both exact; ``auto`` picks the fast one).
+    """
+    contrib = compute_contributions(booster, X, method=method)
+    groups, grouped, membership = group_contributions(contrib)
+    m = contrib.margin if margin is None else np.asarray(margin, dtype=np.float64)
+    pts = to_points(grouped, contrib.bias, m, calibrate)
+    return Explanation(contrib, groups, grouped, membership, pts)
+
+
+_DEF_CACHE: dict[str, FeatureDef | None] = {}
+
+
+def _defn(name: str) -> FeatureDef | None:
+    if name not in _DEF_CACHE:
+        try:
+            _DEF_CACHE[name] = parse_feature_name(name)
+        except ValueError:
+            _DEF_CACHE[name] = None
+    return _DEF_CACHE[name]
+
+
+def _rounded_points(p: float) -> int:
+    """Points as displayed (half away from zero), the cache key of a sentence."""
+    r = int(np.floor(abs(p) + 0.5))
+    return r if p >= 0 else -r
+
+
+def reason_text(
+    feature: str,
+    value: Any,
+    points: float,
+    lang: Language = "en",
+    *,
+    risk: bool = False,
+) -> str:
+    """One reason sentence; features outside the grammar get a generic sentence.
+
+    Examples
+    --------
+    >>> reason_text("pricing_view_count_7d", 3, 12.4)
+    'Visited the pricing page 3 times in the last 7 days: +12 points'
+    >>> reason_text("days_since_last_purchase", 120, 25, "fr", risk=True)
+    'Aucun achat depuis 120 jours : +25 points de risque'
+    """
+    d = _defn(feature)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is not None and not isinstance(value, str):
+        try:
+            if pd.isna(value):
+                value = None
+        except (TypeError, ValueError):
+            value = str(value)
+    if d is None:
+        from mlscore.features.naming import format_points
+
+        sep = ": " if lang == "en" else " : "
+        shown = "?" if value is None else value
+        return f"{feature} = {shown}{sep}{format_points(points, lang, risk=risk)}"
+    if d.measure != "attribute" and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    return reason_sentence(d, value, points, lang, risk=risk)
+
+
+def top_reasons(
+    expl: Explanation,
+    values: pd.DataFrame,
+    *,
+    customer_ids: Sequence[Any] | np.ndarray | pd.Series | None = None,
+    target: str = "conversion",
+    lang: Language = "en",
+    risk: bool = False,
+    top_k: int = 3,
+    min_abs_points: float = 0.5,
+) -> pd.DataFrame:
+    """Top-k positive and top-k negative reasons of every row, in words.
+
+    Parameters
+    ----------
+    expl : Explanation
+        From :func:`explain`.
+    values : DataFrame
+        The rows' own feature values (same row order as ``expl``), used in the
+        sentences; must hold every model feature (extra columns are ignored).
+        Give the human-readable values (e.g. the country name, not its code).
+    customer_ids : sequence, optional
+        Default: ``values["customer_id"]`` if present, else the row position.
+    target : str
+        Target name written in the ``target`` column.
+    lang : {"en", "fr"}
+    risk : bool
+        Word points as risk points (churn targets).
+    top_k : int
+        Reasons per direction (``config.explain.top_reasons``).
+    min_abs_points : float
+        Groups whose points round to less than this are not reasons (default
+        0.5: no "+0 points" sentences).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`REASON_COLUMNS`; ``direction`` is ``"+"`` (raises the
+        score) or ``"-"``; ``rank`` 1 is the strongest reason of its direction;
+        rows ordered by customer, direction (+ first), rank.
+    """
+    n = expl.points.points.shape[0]
+    if len(values) != n:
+        raise ValueError(f"values has {len(values)} rows for {n} explained rows")
+    if customer_ids is None:
+        customer_ids = (
+            values["customer_id"].to_numpy() if "customer_id" in values.columns else np.arange(n)
+        )
+    ids = np.asarray(customer_ids, dtype=object)
+    feats = expl.contributions.feature_names
+    missing = [f for f in feats if f not in values.columns]
+    if missing:
+        raise ValueError(f"values lacks feature column(s) {missing[:5]} needed for the sentences")
+    pts = expl.points.points
+    k = max(0, min(int(top_k), pts.shape[1]))
+    if n == 0 or k == 0:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in REASON_COLUMNS})
+    lead = expl.lead_features()
+    # strongest first: positives by decreasing points, negatives by increasing
+    order_pos = np.argsort(-pts, axis=1, kind="stable")[:, :k]
+    order_neg = np.argsort(pts, axis=1, kind="stable")[:, :k]
+    rows_i: list[np.ndarray] = []
+    cols_g: list[np.ndarray] = []
+    dirs: list[np.ndarray] = []
+    ranks: list[np.ndarray] = []
+    for direction, order in (("+", order_pos), ("-", order_neg)):
+        p = np.take_along_axis(pts, order, axis=1)
+        keep = p >= min_abs_points if direction == "+" else p <= -min_abs_points
+        r_idx, c_idx = np.nonzero(keep)
+        rows_i.append(r_idx)
+        cols_g.append(order[r_idx, c_idx])
+        dirs.append(np.full(r_idx.size, direction, dtype=object))
+        ranks.append(c_idx + 1)
+    ri = np.concatenate(rows_i)
+    gi = np.concatenate(cols_g)
+    di = np.concatenate(dirs)
+    rk = np.concatenate(ranks)
+    sort = np.lexsort((rk, di == "-", ri))
+    ri, gi, di, rk = ri[sort], gi[sort], di[sort], rk[sort]
+    fi = lead[ri, gi]
+    points = pts[ri, gi]
+    feat_names = np.asarray(feats, dtype=object)[fi]
+    # the customer's own value of the lead feature
+    value_cols = {f: values[f].to_numpy() for f in set(feat_names.tolist())}
+    vals = np.empty(ri.size, dtype=object)
+    for f, col in value_cols.items():
+        sel = feat_names == f
+        vals[sel] = col[ri[sel]]
+    cache: dict[tuple[str, Any, int], str] = {}
+    texts = np.empty(ri.size, dtype=object)
+    for i in range(ri.size):
+        v = vals[i]
+        if isinstance(v, np.generic):
+            v = v.item()
+        try:
+            key = (feat_names[i], v, _rounded_points(points[i]))
+            hash(key)
+        except TypeError:
+            texts[i] = reason_text(feat_names[i], v, points[i], lang, risk=risk)
+            continue
+        t = cache.get(key)
+        if t is None:
+            t = reason_text(feat_names[i], v, points[i], lang, risk=risk)
+            cache[key] = t
+        texts[i] = t
+    groups = np.asarray(expl.groups, dtype=object)
+    return pd.DataFrame(
+        {
+            "customer_id": ids[ri],
+            "target": target,
+            "direction": di,
+            "rank": rk.astype(np.int64),
+            "group": groups[gi],
+            "feature": feat_names,
+            "value": vals,
+            "points": points,
+            "text": texts,
+        },
+        columns=REASON_COLUMNS,
+    )
+
+
+def compact_reasons(
+    reasons: pd.DataFrame,
+    *,
+    top_k: int = 3,
+    which: Literal["strongest", "positive", "negative", "both"] = "strongest",
+    sep: str = " | ",
+) -> pd.Series:
+    """One string per customer for the predictions file.
+
+    ``strongest`` (default): the ``top_k`` reasons with the largest ``|points|``
+    whatever their direction; ``positive`` / ``negative``: that direction only;
+    ``both``: positives then negatives. Index: ``customer_id``; customers
+    without any reason are absent (join with a default of ``""``).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"customer_id": ["a", "a", "a"], "direction": ["+", "+", "-"],
+    ...                   "rank": [1, 2, 1], "points": [12.0, 3.0, -5.0],
+    ...                   "text": ["A: +12 points", "B: +3 points", "C: -5 points"]})
+    >>> compact_reasons(r).to_dict()
+    {'a': 'A: +12 points | C: -5 points | B: +3 points'}
+    """
+    if reasons.empty:
+        return pd.Series([], dtype=object, name="reasons", index=pd.Index([], name="customer_id"))
+    r = reasons
+    if which == "positive":
+        r = r[r["direction"] == "+"]
+    elif which == "negative":
+        r = r[r["direction"] == "-"]
+    if which == "strongest":
+        r = r.assign(_abs=-r["points"].abs()).sort_values(["customer_id", "_abs"], kind="stable")
+    else:
+        r = r.assign(_neg=r["direction"] == "-").sort_values(
+            ["customer_id", "_neg", "rank"], kind="stable"
+        )
+    r = r.groupby("customer_id", sort=False).head(top_k if which != "both" else 2 * top_k)
+    out = r.groupby("customer_id", sort=False)["text"].agg(sep.join)
+    out.name = "reasons"
+    return out
+
+
+def _is_risk_target(bundle: Any) -> bool:
+    tc = getattr(bundle, "target_config", None) or {}
+    kind = tc.get("kind") if isinstance(tc, dict) else getattr(tc, "kind", None)
+    return kind == "churn"
+
+
+def explain_bundle(
+    bundle: Any,
+    features: pd.DataFrame,
+    *,
+    lang: Language = "en",
+    top_k: int = 3,
+    min_abs_points: float = 0.5,
+    method: Method = "auto",
+    display: pd.DataFrame | None = None,
+) -> tuple[Explanation, pd.DataFrame]:
+    """Explain a feature frame with a scoring bundle (duck-typed).
+
+    The bundle needs ``booster``, ``feature_names``, ``matrix(df)`` (or the
+    columns are used as they are), ``calibrator.predict(margin)``, ``target``
+    and ``target_config`` (``kind == "churn"`` words reasons as risk).
+
+    Parameters
+    ----------
+    bundle : ScoringBundle
+    features : DataFrame
+        ``customer_id``, the bundle's features (as of one cutoff: events with
+        ``timestamp < cutoff``).
+    display : DataFrame, optional
+        Human-readable values for the sentences (default: ``features``).
+
+    Returns
+    -------
+    (Explanation, DataFrame)
+        The explanation and the tidy reasons (see :func:`top_reasons`).
+    """
+    names = list(bundle.feature_names)
+    if hasattr(bundle, "matrix"):
+        X: Any = bundle.matrix(features)
+    else:
+        X = features[names]
+    calibrator = bundle.calibrator
+    calibrate = calibrator.predict if hasattr(calibrator, "predict") else calibrator
+    # the score the predictor reports: calibrate(raw margin of the booster)
+    margin = np.asarray(bundle.booster.predict(X, raw_score=True), dtype=np.float64)
+    expl = explain(bundle.booster, X, calibrate=calibrate, margin=margin, method=method)
+    tidy = top_reasons(
+        expl,
+        display if display is not None else features,
+        target=str(getattr(bundle, "target", "target")),
+        lang=lang,
+        risk=_is_risk_target(bundle),
+        top_k=top_k,
+        min_abs_points=min_abs_points,
+    )
+    return expl, tidy
