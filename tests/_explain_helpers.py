@@ -146,3 +146,60 @@ def isotonic(booster: lgb.Booster, df: pd.DataFrame, y: np.ndarray) -> Callable:
         return np.asarray(iso.predict(np.asarray(z, dtype=float)), dtype=float)
 
     return calibrate
+
+
+def stump_model(stumps: list[tuple[str, float, float, float]]) -> lgb.Booster:
+    """A hand-written additive LightGBM model: one 2-leaf tree per feature.
+
+    Each stump is ``(feature, threshold, left_value, right_value)`` with equal leaf
+    counts (50/50), so the tree's cover-weighted mean is ``(left + right) / 2``
+    and a row's exact contribution is ``±(right - left) / 2`` — computable by hand.
+    ``x <= threshold`` (and NaN) goes left.
+    """
+    names = [s[0] for s in stumps]
+    header = [
+        "tree",
+        "version=v4",
+        "num_class=1",
+        "num_tree_per_iteration=1",
+        "label_index=0",
+        f"max_feature_idx={len(names) - 1}",
+        "objective=binary sigmoid:1",
+        "feature_names=" + " ".join(names),
+        "feature_infos=" + " ".join("[-1e9:1e9]" for _ in names),
+        "",
+    ]
+    trees = []
+    for i, (_, thr, left, right) in enumerate(stumps):
+        trees += [
+            f"Tree={i}",
+            "num_leaves=2",
+            "num_cat=0",
+            f"split_feature={i}",
+            "split_gain=1",
+            f"threshold={thr!r}",
+            "decision_type=10",  # default left, missing type NaN
+            "left_child=-1",
+            "right_child=-2",
+            f"leaf_value={left!r} {right!r}",
+            "leaf_weight=50 50",
+            "leaf_count=50 50",
+            f"internal_value={(left + right) / 2!r}",
+            "internal_weight=100",
+            "internal_count=100",
+            "is_linear=0",
+            "shrinkage=1",
+            "",
+            "",
+        ]
+    text = "\n".join([*header, *trees, "end of trees", "", "pandas_categorical:null", ""])
+    return lgb.Booster(model_str=text)
+
+
+def linear_calibrate(m: np.ndarray) -> np.ndarray:
+    """score = 50 + margin: then a group's points equal its log-odds contribution.
+
+    Not clipped to [0, 1] (a test device, not a real calibrator): clipping would
+    make it non-linear where the intermediate margins b + P or b + N land outside.
+    """
+    return 0.5 + np.asarray(m, dtype=float) / 100.0

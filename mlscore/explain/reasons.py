@@ -355,7 +355,8 @@ def compact_reasons(
         r = r.assign(_neg=r["direction"] == "-").sort_values(
             ["customer_id", "_neg", "rank"], kind="stable"
         )
-    r = r.groupby("customer_id", sort=False).head(top_k if which != "both" else 2 * top_k)
+    keys = ["customer_id", "direction"] if which == "both" else ["customer_id"]
+    r = r.groupby(keys, sort=False).head(top_k)
     out = r.groupby("customer_id", sort=False)["text"].agg(sep.join)
     out.name = "reasons"
     return out
