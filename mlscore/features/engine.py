@@ -1,0 +1,96 @@
+"""Engines that run the rendered feature SQL (the only module here importing duckdb).
+
+An :class:`Engine` registers named pandas DataFrames as relations and runs a SQL
+query into a DataFrame. :class:`DuckDBEngine` runs in process; a Spark engine
+can implement the same two methods and run the very same SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Protocol, runtime_checkable
+
+import duckdb
+import pandas as pd
+
+__all__ = ["DuckDBEngine", "Engine", "make_engine"]
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What the feature builders need from a SQL engine."""
+
+    def register(self, tables: dict[str, pd.DataFrame]) -> None:
+        """Make each DataFrame queryable under its name (replacing earlier ones)."""
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run one SQL query and return its result as a DataFrame."""
+
+
+class DuckDBEngine:
+    """DuckDB in process.
+
+    Parameters
+    ----------
+    threads
+        Worker threads (default 2).
+    memory_limit
+        DuckDB memory limit, e.g. ``"2GB"``; beyond it DuckDB spills to
+        ``temp_directory`` (out of core).
+    temp_directory
+        Where DuckDB spills; default: its own choice.
+
+    Examples
+    --------
+    >>> eng = DuckDBEngine()
+    >>> eng.register({"t": pd.DataFrame({"x": [1, 2, 3]})})
+    >>> int(eng.query("SELECT SUM(x) AS s FROM t")["s"].iloc[0])
+    6
+    """
+
+    def __init__(
+        self,
+        *,
+        threads: int = 2,
+        memory_limit: str = "2GB",
+        temp_directory: str | None = None,
+    ) -> None:
+        self.threads = threads
+        self.memory_limit = memory_limit
+        self.temp_directory = temp_directory
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "threads": threads,
+            "memory_limit": memory_limit,
+            "preserve_insertion_order": False,
+        }
+        if temp_directory:
+            config["temp_directory"] = temp_directory
+        self._con = duckdb.connect(":memory:", config=config)
+
+    def register(self, tables: dict[str, pd.DataFrame]) -> None:
+        """Register DataFrames as views (zero copy; NaN in float columns reads as NULL)."""
+        for name, df in tables.items():
+            with contextlib.suppress(Exception):
+                self._con.unregister(name)
+            self._con.register(name, df)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run ``sql`` and fetch the whole result as a DataFrame."""
+        log.debug("duckdb query:\n%s", sql)
+        return self._con.execute(sql).fetch_df()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._con.close()
+
+
+def make_engine(kind: str = "duckdb", **options: object) -> Engine:
+    """The engine named ``kind`` (only ``"duckdb"`` is built in)."""
+    if kind == "duckdb":
+        return DuckDBEngine(**options)  # type: ignore[arg-type]
+    from mlscore.errors import ConfigError
+
+    raise ConfigError(f"engine {kind!r} is not available here; use engine: duckdb")
