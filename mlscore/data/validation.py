@@ -1,9 +1,9 @@
 """Validation of raw tables: findings with table, column, rows, examples and the fix.
 
 Checks run as vectorised DuckDB SQL over the raw (Arrow) tables, in one parsing
-pass per table: the raw rows are parsed to canonical types and grouped on them
-(exact duplicates collapse into one group with a row count), then every check
-is an aggregate over the groups. Example values are only fetched for checks
+pass per table: the raw rows are parsed to canonical types (with a 64-bit hash
+of the canonical values that finds exact duplicates), then every check is an
+aggregate over that typed table. Example values are only fetched for checks
 that found something.
 
 The run date (``as_of``) is the date the data was extracted: an event after the
@@ -272,6 +272,7 @@ class _TableRun:
     present: dict[str, str]  # canonical -> DuckDB type of the raw column
     typed: list[str]  # canonical output columns present in the grouped table
     has_ts: bool = False
+    dups: int = 0
 
 
 class _Checker:
@@ -419,8 +420,8 @@ class _Checker:
         )
         keys = ", ".join(_q(c) for c in typed)
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE g_{name} AS SELECT {keys}, min(_rn) AS _rn, "
-            f"count(*) AS _n FROM v_{name} GROUP BY {keys}"
+            f"CREATE OR REPLACE TEMP TABLE g_{name} AS SELECT {keys}, _rn, 1 AS _n, "
+            f"hash({keys}) AS _h, true AS _keep FROM v_{name}"
         )
         run = _TableRun(name, n, types, typed, has_ts=ts_col in types)
         self.runs[name] = run
@@ -441,8 +442,17 @@ class _Checker:
                 f"check data.{name}.path (or remove the table from the config)",
             )
             return
+        # Exact duplicates (same canonical values, compared through a 64-bit row hash):
+        # every copy after the first is marked _keep = false.
+        dups = int(self.scalar(f"SELECT count(*) - count(DISTINCT _h) FROM {g}"))
+        if dups:
+            self.con.execute(
+                f"UPDATE {g} SET _keep = false WHERE _rn IN (SELECT _rn FROM (SELECT _rn, "
+                f"row_number() OVER (PARTITION BY _h ORDER BY _rn) AS k FROM {g} WHERE _h IN "
+                f"(SELECT _h FROM {g} GROUP BY _h HAVING count(*) > 1)) WHERE k > 1)"
+            )
+        run.dups = dups
         aggs = {
-            "groups": "count(*)",
             "null_id": "sum(_n) FILTER (WHERE customer_id IS NULL)",
         }
         if run.has_ts:
@@ -476,7 +486,8 @@ class _Checker:
         if name == "customers":
             aggs["dup_ids"] = (
                 "(SELECT coalesce(sum(k), 0) FROM (SELECT count(*) AS k FROM "
-                f"{g} WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING count(*) > 1))"
+                f"{g} WHERE _keep AND customer_id IS NOT NULL GROUP BY customer_id "
+                "HAVING count(*) > 1))"
             )
             if "consent" in present:
                 aggs["consent_bad"] = "sum(_n) FILTER (WHERE _consent_bad)"
@@ -486,14 +497,11 @@ class _Checker:
         v = f"v_{name}"
         ts_col = "signup_date" if name == "customers" else "timestamp"
 
-        dups = run.n_raw - c["groups"]
         if dups:
+            ts_ex = "any_value(_ts)" if run.has_ts else "NULL"
             ex = self.con.execute(
-                f"SELECT customer_id, _ts, _n FROM {g} WHERE _n > 1 ORDER BY _rn "
-                f"LIMIT {_MAX_EXAMPLES}"
-                if run.has_ts
-                else f"SELECT customer_id, NULL, _n FROM {g} WHERE _n > 1 ORDER BY _rn "
-                f"LIMIT {_MAX_EXAMPLES}"
+                f"SELECT any_value(customer_id), {ts_ex}, count(*) FROM {g} GROUP BY _h "
+                f"HAVING count(*) > 1 ORDER BY min(_rn) LIMIT {_MAX_EXAMPLES}"
             ).fetchall()
             self.add(
                 name,
@@ -626,7 +634,7 @@ class _Checker:
         if name == "customers":
             if c["dup_ids"]:
                 ex = self.values(
-                    f"SELECT customer_id FROM {g} WHERE customer_id IS NOT NULL GROUP BY "
+                    f"SELECT customer_id FROM {g} WHERE _keep AND customer_id IS NOT NULL GROUP BY "
                     f"customer_id HAVING count(*) > 1 ORDER BY min(_rn) LIMIT {_MAX_EXAMPLES}"
                 )
                 self.add(
@@ -814,13 +822,15 @@ class _Checker:
         return True, excluded
 
     def kept_rows(self, name: str, tracked: bool) -> int:
-        where = " WHERE customer_id IN (SELECT customer_id FROM consented)" if tracked else ""
-        return int(self.scalar(f"SELECT coalesce(sum(1), 0) FROM g_{name}{where}"))
+        where = " AND customer_id IN (SELECT customer_id FROM consented)" if tracked else ""
+        return int(self.scalar(f"SELECT count(*) FROM g_{name} WHERE _keep{where}"))
 
     def output(self, name: str, tracked: bool, attrs: Sequence[str]) -> pd.DataFrame:
         run = self.runs[name]
         have = set(run.typed)
-        where = " WHERE customer_id IN (SELECT customer_id FROM consented)" if tracked else ""
+        where = " AND customer_id IN (SELECT customer_id FROM consented)" if tracked else ""
+        # Plain scans keep insertion (source) order; filters through joins are re-sorted.
+        order = " ORDER BY _rn" if tracked or run.dups else ""
         if name == "customers":
             cols = [
                 "customer_id",
@@ -837,7 +847,7 @@ class _Checker:
             cols = ["customer_id", "CAST(floor(_ts) AS BIGINT) AS ts", main]
             cols += [c if c in have else f"CAST(NULL AS {t}) AS {c}" for c, t in opt.items()]
         frame = (
-            self.con.sql(f"SELECT {', '.join(cols)} FROM g_{name}{where} ORDER BY _rn")
+            self.con.sql(f"SELECT {', '.join(cols)} FROM g_{name} WHERE _keep{where}{order}")
             .to_arrow_table()
             .to_pandas()
         )
