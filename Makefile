@@ -21,6 +21,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The report's browser test drives Debian's headless chromium (never a downloaded build).
+CHROMIUM ?= /usr/bin/chromium
+test: $(CHROMIUM)
+$(CHROMIUM):
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+	|| { echo "could not install chromium: run as root, or install it yourself"; exit 1; }
+
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not server"
 

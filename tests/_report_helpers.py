@@ -63,21 +63,16 @@ def make_predictions(
     phr = _REASONS[lang]
 
     def reasons(target: str) -> list[str]:
-        out = []
-        for _ in range(n):
-            k = int(rng.integers(1, 4))
-            picks = rng.choice(len(phr[target]), size=min(k, len(phr[target])), replace=False)
-            out.append(
-                " | ".join(
-                    phr[target][j].format(
-                        k=int(rng.integers(1, 6)),
-                        d=int(rng.integers(10, 200)),
-                        p=int(rng.integers(1, 20)),
-                    )
-                    for j in picks
-                )
+        templates = phr[target]
+        pool = [
+            templates[j % len(templates)].format(
+                k=int(rng.integers(1, 6)), d=int(rng.integers(10, 200)), p=int(rng.integers(1, 20))
             )
-        return out
+            for j in range(400)
+        ]
+        picks = rng.integers(0, len(pool), (n, 3))
+        counts = rng.integers(1, 4, n)
+        return [" | ".join(pool[j] for j in picks[i, : counts[i]]) for i in range(n)]
 
     return pd.DataFrame(
         {
