@@ -409,6 +409,23 @@ class TrackingConfig(_Frozen):
         return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+class SparkConfig(_Frozen):
+    """Apache Spark settings, used when ``engine: spark`` (see docs/spark.md)."""
+
+    master: str | None = Field(
+        "local[2]",
+        description="master URL (local[2], spark://host:7077, yarn); null: spark-submit's",
+    )
+    app_name: str = Field("mlscore", description="Spark application name")
+    options: dict[str, str] = Field(
+        default_factory=dict, description="extra Spark conf, e.g. spark.executor.memory: 8g"
+    )
+    input: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical table -> Parquet path or catalog table read by Spark directly",
+    )
+
+
 # ------------------------------------------------------------------------ project
 
 
@@ -433,6 +450,7 @@ class ProjectConfig(_Frozen):
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     predict: PredictConfig = Field(default_factory=PredictConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
 
     @model_validator(mode="after")
     def _targets_fit_data(self) -> ProjectConfig:

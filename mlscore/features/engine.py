@@ -88,9 +88,13 @@ class DuckDBEngine:
 
 
 def make_engine(kind: str = "duckdb", **options: object) -> Engine:
-    """The engine named ``kind`` (only ``"duckdb"`` is built in)."""
+    """The engine named ``kind``: ``"duckdb"`` or ``"spark"`` (needs pyspark, Java 17)."""
     if kind == "duckdb":
         return DuckDBEngine(**options)  # type: ignore[arg-type]
+    if kind == "spark":
+        from mlscore.features.spark_engine import SparkEngine  # lazy: pyspark is optional
+
+        return SparkEngine(**options)  # type: ignore[arg-type]
     from mlscore.errors import ConfigError
 
     raise ConfigError(f"engine {kind!r} is not available here; use engine: duckdb")
