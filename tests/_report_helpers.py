@@ -155,12 +155,18 @@ def make_cards(seed: int = 0) -> list[ModelCard]:
 def make_points() -> dict[str, pd.DataFrame]:
     """Learned points tables for both targets (one with a `<` in an event name)."""
     return {
+        # the columns of mlscore.explain.points_table.learned_points_table
         "conversion": pd.DataFrame(
             {
-                "event_type": ["pricing_view", "webinar_attended", "form_submit", "email<click>"],
-                "learned_points": [6.2, 11.5, 24.0, 0.8],
-                "handset_points": [5.0, 20.0, 30.0, 3.0],
-                "change_since_previous": [0.4, -1.2, 2.0, 0.0],
+                "event": [
+                    *("form_submit", "webinar_attended", "pricing_view", "email<click>"),
+                    *("purchase", "purchase"),
+                ],
+                "level": ["all", "all", "all", "all", "all", "R1"],
+                "n_customers": [5000, 5000, 5000, 5000, 5000, 1000],
+                "learned_points": [24.0, 11.5, 6.2, 0.8, 9.0, 12.5],
+                "handset_points": [30.0, 20.0, 5.0, 3.0, np.nan, np.nan],
+                "change_since_previous": [2.0, -1.2, 0.4, 0.0, np.nan, 1.0],
             }
         ),
         "churn": pd.DataFrame(
@@ -172,3 +178,63 @@ def make_points() -> dict[str, pd.DataFrame]:
             }
         ),
     }
+
+
+# ---------------------------------------------------------------- real bundles
+
+REPORT_CONFIG: dict = {
+    "data": {"transactions": {"path": "t.parquet"}, "interactions": {"path": "i.parquet"}},
+    "targets": {
+        "conversion": {"kind": "conversion", "horizon_days": 14},
+        "churn": {"kind": "churn", "horizon_days": 14, "lookback_days": 60},
+    },
+    "training": {"validation_cutoffs": 2, "test_cutoffs": 1},
+    "model": {
+        "min_positives": 20,
+        "min_negatives": 20,
+        "num_boost_round": 40,
+        "early_stopping_rounds": 10,
+        "params": {"min_data_in_leaf": 20},
+        "kind": "additive",
+    },
+}
+
+
+def training_set(kind: str, *, n: int = 600, n_cutoffs: int = 7, seed: int = 0) -> pd.DataFrame:
+    """Stacked snapshots with grammar-named features, the hand-set baseline and a label."""
+    rng = np.random.default_rng(seed + (0 if kind == "conversion" else 100))
+    frames = []
+    for c in pd.date_range("2024-01-01", periods=n_cutoffs, freq="14D"):
+        visits = rng.poisson(1.5, n).astype(np.float64)
+        days = rng.exponential(40, n).round()
+        z = 0.7 * visits - 0.03 * days
+        logit = (z - 0.8) if kind == "conversion" else (-z + 0.3)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": [f"c{i:05d}" for i in range(n)],
+                    "cutoff": c,
+                    "pricing_view_count_30d": visits,
+                    "days_since_last_activity": days,
+                    "baseline_handset_points": np.maximum(0.0, 5 * visits - days + 30),
+                    "label": (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int64),
+                }
+            )
+        )
+    df = pd.concat(frames, ignore_index=True)
+    df["cutoff"] = pd.to_datetime(df["cutoff"]).astype("datetime64[ns]")
+    return df
+
+
+def fit_bundle(kind: str):
+    """A real :class:`~mlscore.modeling.train.FitResult` trained on :func:`training_set`."""
+    from mlscore.config import config_from_dict
+    from mlscore.modeling.train import fit_target
+
+    spec = {
+        "feature_names": ["pricing_view_count_30d", "days_since_last_activity"],
+        "categorical_features": [],
+    }
+    return fit_target(
+        training_set(kind), config=config_from_dict(REPORT_CONFIG), target=kind, feature_spec=spec
+    )

@@ -25,6 +25,7 @@ p.intro,.note{color:var(--muted);margin:4px 0 10px}
 .note.warn{color:#8a5a00;background:#fff6e0;border-left:3px solid #e0a800;padding:6px 10px}
 .charts{display:flex;flex-wrap:wrap;gap:12px 24px;align-items:flex-start}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px 24px}
+.grid2>div{overflow-x:auto;min-width:0}
 table.data{border-collapse:collapse;font-size:13px;margin:6px 0}
 table.data th,table.data td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;
 vertical-align:top}

@@ -101,6 +101,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "previous_points": {"en": "Previous champion", "fr": "Champion précédent"},
     "event_type": {"en": "Event", "fr": "Événement"},
+    "level": {"en": "Level", "fr": "Niveau"},
     "points_missing": {
         "en": "No learned points table available for this target.",
         "fr": "Aucune grille de points apprise disponible pour cette cible.",

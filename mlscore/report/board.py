@@ -497,6 +497,17 @@ _POINT_COLS = {
 _LABEL_COLS = ("event_type", "event", "group", "reason", "feature", "name", "level")
 
 
+def _row_labels(df: pd.DataFrame, label: str) -> list[str]:
+    """Event names, with the level when the table has one (``purchase (R1)``)."""
+    names = [str(x) for x in df[label]]
+    if "level" not in df.columns or label == "level":
+        return names
+    return [
+        n if pd.isna(lv) or str(lv) in ("all", "") else f"{n} ({lv})"
+        for n, lv in zip(names, df["level"], strict=True)
+    ]
+
+
 def _find_col(df: pd.DataFrame, kind: str) -> str | None:
     names = [str(c) for c in df.columns]
     for cand in _POINT_COLS[kind]:
@@ -545,6 +556,8 @@ def _points_section(
             handset: tr("handset_points", lang),
             change: tr("change_points", lang),
             _find_col(df, "previous"): tr("previous_points", lang),
+            "level": tr("level", lang),
+            "n_customers": tr("size", lang),
         }
         cols = [str(c) for c in df.columns]
         heads = "".join(
@@ -559,7 +572,8 @@ def _points_section(
                 if c == change and pd.api.types.is_numeric_dtype(df[c]):
                     cells.append(_delta_cell(float(v), lang))
                 elif pd.api.types.is_numeric_dtype(df[c]):
-                    cells.append(f'<td class="num">{escape(_num(v, lang, 1))}</td>')
+                    digits = 0 if pd.api.types.is_integer_dtype(df[c]) else 1
+                    cells.append(f'<td class="num">{escape(_num(v, lang, digits))}</td>')
                 else:
                     cells.append(f"<td>{escape('' if v is None or v is pd.NA else str(v))}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
@@ -580,9 +594,7 @@ def _points_section(
                 )
             chart = (
                 '<div class="plot">'
-                + grouped_bars(
-                    [str(x) for x in df[label]], series, title=t, horizontal=True, width=480
-                )
+                + grouped_bars(_row_labels(df, label), series, title=t, horizontal=True, width=480)
                 + "</div>"
             )
         note = _note(notes[t]) if t in notes else ""
