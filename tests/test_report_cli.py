@@ -65,7 +65,7 @@ def test_cli_writes_report_with_model_cards(project: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "report:" in res.output and "300" in res.output
+    assert "report:" in res.output and "KB" in res.output
     html = out.read_text(encoding="utf-8")
     assert len(_payload(html)["ids"]) == 300
     cards = re.findall(r'<div class="model-card" data-target="(\w+)">', html)

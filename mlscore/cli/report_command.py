@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -15,15 +14,6 @@ from mlscore.errors import ConfigError
 from mlscore.io import read_table
 
 __all__ = ["report_command"]
-
-
-def _as_of(predictions: pd.DataFrame) -> dt.date | None:
-    if "as_of" not in predictions.columns or predictions.empty:
-        return None
-    try:
-        return pd.Timestamp(pd.Series(predictions["as_of"]).max()).date()
-    except (TypeError, ValueError):
-        return None
 
 
 def _previous_points(path: Path | None, targets: list[str]) -> dict[str, pd.DataFrame] | None:
@@ -69,26 +59,23 @@ def report_command(
     ] = None,
 ) -> None:
     """Write the scoring board: segments, scores, model vs hand-set points, customers."""
-    from mlscore.report import report_targets, write_report
-    from mlscore.report.inputs import gather_inputs
+    from mlscore.report.inputs import build_report
 
     if lang not in ("en", "fr"):
         raise ConfigError(f"--lang must be en or fr; got {lang!r}")
     cfg = load_config(config)
-    preds = read_table(predictions)
-    prev = read_table(previous) if previous is not None else None
-    targets = report_targets(preds)
-    inputs = gather_inputs(
+    path, inputs = build_report(
         cfg,
-        targets=targets,
-        as_of=_as_of(preds),
+        predictions,
+        out,
+        lang=lang,
+        previous=previous,
         model=model,
         points=points,
-        previous_points=_previous_points(previous_points, targets),
+        previous_points=_previous_points(previous_points, list(cfg.targets)),
     )
-    path = write_report(preds, out, previous=prev, lang=lang, **inputs.as_kwargs())
     for t, why in {**inputs.missing_models, **inputs.notes}.items():
         console.print(f"[yellow]note[/] {t}: {why}", highlight=False, soft_wrap=True)
     size_kb = path.stat().st_size / 1024
-    console.print(f"report: {path} ({len(preds):,} customers, {size_kb:,.0f} KB)", highlight=False)
+    console.print(f"report: {path} ({size_kb:,.0f} KB)", highlight=False)
     raise typer.Exit(0)

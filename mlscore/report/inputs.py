@@ -34,9 +34,10 @@ import pandas as pd
 
 from mlscore.config import ProjectConfig
 from mlscore.errors import MlscoreError
-from mlscore.report.board import ModelCard
+from mlscore.io import read_table
+from mlscore.report.board import ModelCard, report_targets, write_report
 
-__all__ = ["ReportInputs", "deciles_from_long", "gather_inputs"]
+__all__ = ["ReportInputs", "build_report", "deciles_from_long", "gather_inputs"]
 
 log = logging.getLogger(__name__)
 
@@ -216,3 +217,46 @@ def gather_inputs(
             table, _label = res[t]
             out.points_tables[t] = table
     return out
+
+
+def _as_of(predictions: pd.DataFrame) -> dt.date | None:
+    if "as_of" not in predictions.columns or predictions.empty:
+        return None
+    try:
+        return pd.Timestamp(pd.Series(predictions["as_of"]).max()).date()
+    except (TypeError, ValueError):
+        return None
+
+
+def build_report(
+    config: ProjectConfig,
+    predictions: str | Path | pd.DataFrame,
+    out: str | Path,
+    *,
+    lang: str = "en",
+    previous: str | Path | pd.DataFrame | None = None,
+    model: Any = None,
+    points: bool = True,
+    previous_points: Mapping[str, pd.DataFrame] | None = None,
+) -> tuple[Path, ReportInputs]:
+    """Load predictions and model inputs, then write the report (what ``mlscore report`` does).
+
+    ``predictions`` and ``previous`` are files written by ``mlscore predict``
+    (or DataFrames). The learned points tables are computed as of the
+    predictions' ``as_of`` date. Returns the report path and what was gathered
+    (its ``missing_models`` and ``notes`` say what the page leaves out).
+    """
+    preds = predictions if isinstance(predictions, pd.DataFrame) else read_table(predictions)
+    prev = (
+        previous if previous is None or isinstance(previous, pd.DataFrame) else read_table(previous)
+    )
+    inputs = gather_inputs(
+        config,
+        targets=report_targets(preds),
+        as_of=_as_of(preds),
+        model=model,
+        points=points,
+        previous_points=previous_points,
+    )
+    path = write_report(preds, out, previous=prev, lang=lang, **inputs.as_kwargs())
+    return path, inputs
