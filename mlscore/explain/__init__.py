@@ -17,11 +17,20 @@ from mlscore.explain.contributions import (
     group_contributions,
     is_additive,
 )
+from mlscore.explain.plots import global_figures
 from mlscore.explain.points import SCORE_SCALE, PointsResult, to_points
+from mlscore.explain.points_table import (
+    POINTS_TABLE_COLUMNS,
+    add_one_event,
+    learned_points_table,
+    points_table_bundle,
+    points_table_figure,
+)
 from mlscore.explain.reasons import (
     REASON_COLUMNS,
     Explanation,
     compact_reasons,
+    decode_attributes,
     explain,
     explain_bundle,
     reason_text,
@@ -29,20 +38,37 @@ from mlscore.explain.reasons import (
 )
 
 __all__ = [
+    "POINTS_TABLE_COLUMNS",
     "REASON_COLUMNS",
     "SCORE_SCALE",
     "AdditiveExplainer",
     "Contributions",
     "Explanation",
     "PointsResult",
+    "add_one_event",
     "compact_reasons",
     "compute_contributions",
+    "decode_attributes",
     "explain",
     "explain_bundle",
     "feature_groups",
+    "global_figures",
     "group_contributions",
     "is_additive",
+    "learned_points_table",
+    "points_table_bundle",
+    "points_table_figure",
     "reason_text",
     "to_points",
     "top_reasons",
+    "training_artifacts",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # lazy: the project-level service imports the predictor and the data layer
+    if name == "training_artifacts":
+        from mlscore.explain.service import training_artifacts
+
+        return training_artifacts
+    raise AttributeError(name)

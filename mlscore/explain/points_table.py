@@ -277,10 +277,10 @@ def _levels(features: pd.DataFrame, feature_names: Sequence[str]) -> dict[str, n
     if freq is not None:
         f = np.nan_to_num(_num(features, freq))
         for label, mask in (
-            ("frequency 0 purchases", f == 0),
-            ("frequency 1 purchase", f == 1),
-            ("frequency 2-4 purchases", (f >= 2) & (f <= 4)),
-            ("frequency 5+ purchases", f >= 5),
+            ("frequency 0", f == 0),
+            ("frequency 1", f == 1),
+            ("frequency 2-4", (f >= 2) & (f <= 4)),
+            ("frequency 5+", f >= 5),
         ):
             if mask.any():
                 out[label] = mask

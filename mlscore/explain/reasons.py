@@ -37,6 +37,7 @@ __all__ = [
     "REASON_COLUMNS",
     "Explanation",
     "compact_reasons",
+    "decode_attributes",
     "explain",
     "explain_bundle",
     "reason_text",
@@ -160,6 +161,10 @@ def _rounded_points(p: float) -> int:
     return r if p >= 0 else -r
 
 
+#: Measures in days, shown as whole days in sentences.
+_WHOLE_DAYS = frozenset({"days_since_last", "tenure", "gap_mean", "gap_std"})
+
+
 def reason_text(
     feature: str,
     value: Any,
@@ -174,7 +179,7 @@ def reason_text(
     --------
     >>> reason_text("pricing_view_count_7d", 3, 12.4)
     'Visited the pricing page 3 times in the last 7 days: +12 points'
-    >>> reason_text("days_since_last_purchase", 120, 25, "fr", risk=True)
+    >>> reason_text("days_since_last_purchase", 119.6, 25, "fr", risk=True)
     'Aucun achat depuis 120 jours : +25 points de risque'
     """
     d = _defn(feature)
@@ -195,6 +200,8 @@ def reason_text(
     if d.measure != "attribute" and isinstance(value, str):
         with contextlib.suppress(ValueError):
             value = float(value)
+    if d.measure in _WHOLE_DAYS and isinstance(value, float) and not value.is_integer():
+        value = float(round(value))  # "23.9 days" reads as noise: whole days
     return reason_sentence(d, value, points, lang, risk=risk)
 
 
@@ -362,6 +369,42 @@ def compact_reasons(
     return out
 
 
+def decode_attributes(bundle: Any, features: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``features`` with categorical attribute codes turned back into labels.
+
+    Reads the categories frozen in the bundle's feature spec
+    (``feature_spec_dict["attributes"]``: name, kind, categories; code ``i`` is
+    ``categories[i]``, ``-1`` is unknown). Other columns are unchanged.
+
+    Examples
+    --------
+    >>> class B:
+    ...     feature_spec_dict = {"attributes": [
+    ...         {"name": "country", "kind": "categorical", "categories": ["DE", "FR"]}]}
+    >>> decode_attributes(B(), pd.DataFrame({"attr_country": [1, -1, 0]}))["attr_country"].tolist()
+    ['FR', 'unknown', 'DE']
+    """
+    spec = getattr(bundle, "feature_spec_dict", None)
+    attrs = spec.get("attributes") if isinstance(spec, dict) else None
+    if not attrs:
+        return features
+    out = features.copy()
+    for a in attrs:
+        col = f"attr_{a.get('name')}"
+        if a.get("kind") != "categorical" or col not in out.columns:
+            continue
+        cats = list(a.get("categories") or [])
+        codes = pd.to_numeric(out[col], errors="coerce")
+
+        def label(v: float, cats: list[str] = cats) -> str:
+            if pd.isna(v) or not 0 <= int(v) < len(cats):
+                return "unknown"
+            return str(cats[int(v)])
+
+        out[col] = pd.Series([label(v) for v in codes], index=out.index, dtype=object)
+    return out
+
+
 def _is_risk_target(bundle: Any) -> bool:
     tc = getattr(bundle, "target_config", None) or {}
     kind = tc.get("kind") if isinstance(tc, dict) else getattr(tc, "kind", None)
@@ -410,7 +453,7 @@ def explain_bundle(
     expl = explain(bundle.booster, X, calibrate=calibrate, margin=margin, method=method)
     tidy = top_reasons(
         expl,
-        display if display is not None else features,
+        display if display is not None else decode_attributes(bundle, features),
         target=str(getattr(bundle, "target", "target")),
         lang=lang,
         risk=_is_risk_target(bundle),
