@@ -17,8 +17,8 @@ nav{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid var(
 padding:6px 24px;display:flex;gap:16px;flex-wrap:wrap}
 nav a{color:var(--accent);text-decoration:none;font-weight:600}
 main{padding:8px 24px 24px;max-width:1400px;margin:0 auto}
-section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 18px;
-margin:14px 0}
+section{scroll-margin-top:44px;background:var(--card);border:1px solid var(--line);
+border-radius:8px;padding:14px 18px;margin:14px 0}
 h2{margin:0 0 6px;font-size:18px}
 h3{margin:12px 0 6px;font-size:15px}
 p.intro,.note{color:var(--muted);margin:4px 0 10px}

@@ -415,7 +415,9 @@ def _scores_section(
             series.append((tr("previous_run", lang), _histogram(_scores(prev, t), bins)))
         s = _scores(df, t)
         s = s[np.isfinite(s)]
-        stats = f"{tr('mean_score', lang)}: {_num(s.mean() if len(s) else math.nan, lang, 1)}"
+        colon = " :" if lang == "fr" else ":"
+        mean = _num(s.mean() if len(s) else math.nan, lang, 1)
+        stats = f"{tr('mean_score', lang)}{colon} {mean}"
         charts.append(
             f'<div class="plot" data-target="{escape(t)}">'
             + grouped_bars(
