@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mlscore.config import ProjectConfig
-from mlscore.data.readers import TABLE_NAMES, read_source_arrow
+from mlscore.data.readers import TABLE_NAMES, register_source
 from mlscore.data.tables import Tables
 from mlscore.data.validation import ValidationReport, run_checks
 from mlscore.errors import ConfigError, ValidationFailed
@@ -38,14 +38,14 @@ def _read_all(
     config: ProjectConfig,
     frames: Mapping[str, pd.DataFrame] | None,
     con: duckdb.DuckDBPyConnection,
-) -> dict[str, pa.Table]:
+) -> dict[str, pa.Table | str]:
     frames = dict(frames or {})
     unknown = sorted(set(frames) - set(TABLE_NAMES))
     if unknown:
         raise ConfigError(
             f"frames has unknown table name(s) {unknown}; expected {', '.join(TABLE_NAMES)}"
         )
-    raw: dict[str, pa.Table] = {}
+    raw: dict[str, pa.Table | str] = {}
     for name in TABLE_NAMES:
         source = getattr(config.data, name)
         if source is None and name not in frames:
@@ -55,7 +55,7 @@ def _read_all(
                 f"frames[{name!r}] given but the config has no data.{name}; add "
                 f"`{name}: {{}}` under `data:` (with its column mapping if needed)"
             )
-        raw[name] = read_source_arrow(
+        raw[name] = register_source(
             source, config=config, table=name, frame=frames.get(name), con=con
         )
     return raw

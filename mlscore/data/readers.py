@@ -153,7 +153,8 @@ def _read_arrow(
     table: str,
     mapping: Mapping[str, str],
     con: duckdb.DuckDBPyConnection,
-) -> pa.Table:
+    view: str | None = None,
+) -> pa.Table | str:
     fmt = infer_format(source)
     assert source.path is not None  # infer_format raised otherwise
     path = config.resolve_path(source.path)
@@ -167,6 +168,10 @@ def _read_arrow(
         return _read_duckdb_table(source, path=path, table=table, mapping=mapping)
     if fmt == "parquet":
         relation = f"read_parquet({_literal(str(path))})"
+        if view is not None:
+            return _parquet_view(
+                relation, path=path, table=table, mapping=mapping, con=con, view=view
+            )
     else:
         relation = f"read_csv({_literal(str(path))}, header = true{{types}})"
         header = con.execute(
@@ -195,6 +200,66 @@ def _read_arrow(
             f"{table}: cannot read {fmt} file {str(path)!r}: {err}; check that the file is a "
             f"valid {fmt} file or set `format:` under data.{table}"
         ) from None
+
+
+def _parquet_view(
+    relation: str,
+    *,
+    path: Path,
+    table: str,
+    mapping: Mapping[str, str],
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+) -> str:
+    """Create ``view`` over the Parquet file (read in place, never copied), with ``_rn``."""
+    try:
+        schema = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        present = {row[0] for row in schema}
+        select = [
+            f"{_quote(src)} AS {_quote(can)}" for can, src in mapping.items() if src in present
+        ]
+        numbered = relation[:-1] + ", file_row_number = true)"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {_quote(view)} AS SELECT "
+            f"{', '.join([*select, 'file_row_number AS _rn'])} FROM {numbered}"
+        )
+    except duckdb.Error as err:
+        raise DataError(
+            f"{table}: cannot read parquet file {str(path)!r}: {err}; check that the file is a "
+            f"valid parquet file or set `format:` under data.{table}"
+        ) from None
+    return view
+
+
+def register_source(
+    source: TableSource | None,
+    *,
+    config: ProjectConfig,
+    table: str,
+    con: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame | None = None,
+) -> pa.Table | str:
+    """Make one raw table available to the checks in ``con``.
+
+    A Parquet file becomes a view ``src_<table>`` over ``read_parquet`` (read in
+    place by every pass, never copied, with the file row number as ``_rn``) and
+    its name is returned; CSV files, DuckDB tables and DataFrames are returned
+    as Arrow tables (see :func:`read_source_arrow`).
+    """
+    attributes = source.attributes if isinstance(source, CustomersSource) else []
+    mapping = column_mapping(source, table, attributes=attributes)
+    if (
+        frame is None
+        and source is not None
+        and source.path is not None
+        and infer_format(source) == "parquet"
+    ):
+        result = _read_arrow(
+            source, config=config, table=table, mapping=mapping, con=con, view=f"src_{table}"
+        )
+        logger.info("reading %s in place from %s", table, source.path)
+        return result
+    return read_source_arrow(source, config=config, table=table, frame=frame, con=con)
 
 
 def _read_duckdb_table(
@@ -257,6 +322,7 @@ def read_source_arrow(
     con = con or duckdb.connect()
     try:
         result = _read_arrow(source, config=config, table=table, mapping=mapping, con=con)
+        assert isinstance(result, pa.Table)  # no view requested
     finally:
         if own:
             con.close()

@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mlscore.config import ProjectConfig
 from mlscore.data.readers import TABLE_COLUMNS, TABLE_NAMES, column_mapping
@@ -251,6 +252,11 @@ def _consent_sql(col: str, typ: str) -> tuple[str, str]:
     return expr, f"({s} IS NOT NULL AND ({expr}) IS NULL)"
 
 
+def _row_hash_sql(columns: Sequence[str]) -> str:
+    """SQL of the 64-bit row hash used to preselect duplicate candidates (never trusted alone)."""
+    return f"hash({', '.join(columns)})"
+
+
 def _normalise_offset(text: str) -> str:
     t = text.upper()
     if t in ("Z", "UTC", "GMT"):
@@ -273,6 +279,7 @@ class _TableRun:
     typed: list[str]  # canonical output columns present in the grouped table
     has_ts: bool = False
     dups: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 class _Checker:
@@ -292,6 +299,7 @@ class _Checker:
         end_of_day = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
         self.future_bound = pd.Timestamp(end_of_day, tz=self.tz).value // 1_000_000_000
         self.runs: dict[str, _TableRun] = {}
+        self.tracked = False  # consent tracked: `cstatus` (_cid, _ok) exists
 
     # -- helpers
     def add(
@@ -329,13 +337,23 @@ class _Checker:
         return [f"row {int(r) + 1}" for r in rns]
 
     # -- per table
-    def prepare(self, name: str, raw: pa.Table) -> _TableRun | None:
-        """Register the raw table and build ``v_<name>`` (typed view) and ``g_<name>``."""
-        n = raw.num_rows
-        raw = raw.append_column("_rn", pa.array(np.arange(n, dtype=np.int64)))
-        self.con.register(f"raw_{name}", raw)
+    def prepare(self, name: str, raw: pa.Table | str) -> _TableRun | None:
+        """Register the raw table and build ``v_<name>``, the typed view over it.
+
+        ``raw`` is an Arrow table, or the name of a relation already in the
+        connection (e.g. a view over ``read_parquet``) that carries ``_rn``.
+        Nothing is copied: ``v_<name>`` is a view, read again by each pass.
+        """
+        if isinstance(raw, pa.Table):
+            n = raw.num_rows
+            raw = raw.append_column("_rn", pa.array(np.arange(n, dtype=np.int64)))
+            self.con.register(f"raw_{name}", raw)
+            rel = f"raw_{name}"
+        else:
+            rel = raw
+            n = int(self.scalar(f"SELECT count(*) FROM {rel}"))
         types = dict(
-            (r[0], r[1]) for r in self.con.execute(f"DESCRIBE SELECT * FROM raw_{name}").fetchall()
+            (r[0], r[1]) for r in self.con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()
         )
         types.pop("_rn", None)
         spec = TABLE_COLUMNS[name]
@@ -415,20 +433,45 @@ class _Checker:
                     put(a, _q(a))
         raw_cols = [c for c in types if c not in ("_rn",)]
         sel += [f"{_q(c)} AS {_q('r_' + c)}" for c in raw_cols]
+        sel.append(f"{_row_hash_sql([_q(c) for c in typed])} AS _h")
         self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW v_{name} AS SELECT {', '.join(sel)} FROM raw_{name}"
+            f"CREATE OR REPLACE TEMP VIEW v_{name} AS SELECT {', '.join(sel)} FROM {rel}"
         )
-        keys = ", ".join(_q(c) for c in typed)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE g_{name} AS SELECT {keys}, _rn, 1 AS _n, "
-            f"hash({keys}) AS _h, true AS _keep FROM v_{name}"
-        )
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW k_{name} AS SELECT * FROM v_{name}")
         run = _TableRun(name, n, types, typed, has_ts=ts_col in types)
         self.runs[name] = run
         return run
 
+    def _duplicates(self, run: _TableRun) -> int:
+        """Find exact duplicate rows; build ``d_<name>`` (the copies to drop) and ``k_<name>``.
+
+        The row hash only preselects candidates (rows whose hash occurs more than
+        once); a candidate is dropped only if all its canonical values equal
+        those of an earlier row (``PARTITION BY`` every column, NULLs equal), so a
+        hash collision can never drop a distinct row.
+        """
+        name = run.name
+        keys = ", ".join(_q(c) for c in run.typed)
+        ts = "_ts" if run.has_ts else "CAST(NULL AS DOUBLE)"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE d_{name} AS SELECT _rn, customer_id, _ts, _k, _cnt, "
+            f"_first FROM (SELECT _rn, customer_id, {ts} AS _ts, "
+            f"row_number() OVER (PARTITION BY {keys} ORDER BY _rn) AS _k, "
+            f"count(*) OVER (PARTITION BY {keys}) AS _cnt, "
+            f"min(_rn) OVER (PARTITION BY {keys}) AS _first "
+            f"FROM v_{name} WHERE _h IN (SELECT _h FROM v_{name} GROUP BY _h "
+            "HAVING count(*) > 1)) WHERE _k > 1"
+        )
+        dups = int(self.scalar(f"SELECT count(*) FROM d_{name}"))
+        if dups:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW k_{name} AS SELECT * FROM v_{name} "
+                f"WHERE _rn NOT IN (SELECT _rn FROM d_{name})"
+            )
+        return dups
+
     def check(self, run: _TableRun) -> None:
-        name, g = run.name, f"g_{run.name}"
+        name = run.name
         present = run.typed
         if run.n_raw == 0:
             self.add(
@@ -442,66 +485,72 @@ class _Checker:
                 f"check data.{name}.path (or remove the table from the config)",
             )
             return
-        # Exact duplicates (same canonical values, compared through a 64-bit row hash):
-        # every copy after the first is marked _keep = false.
-        dups = int(self.scalar(f"SELECT count(*) - count(DISTINCT _h) FROM {g}"))
-        if dups:
-            self.con.execute(
-                f"UPDATE {g} SET _keep = false WHERE _rn IN (SELECT _rn FROM (SELECT _rn, "
-                f"row_number() OVER (PARTITION BY _h ORDER BY _rn) AS k FROM {g} WHERE _h IN "
-                f"(SELECT _h FROM {g} GROUP BY _h HAVING count(*) > 1)) WHERE k > 1)"
-            )
-        run.dups = dups
+        # One pass over the typed view computes every count below (and, for event
+        # tables, the consent counts through a join with the small `cstatus` table).
+        join = ""
         aggs = {
-            "null_id": "sum(_n) FILTER (WHERE customer_id IS NULL)",
+            "n_rows": "count(*)",
+            "n_hashes": "count(DISTINCT _h)",
+            "null_id": "count(*) FILTER (WHERE customer_id IS NULL)",
         }
+        if name != "customers" and self.tracked:
+            join = " LEFT JOIN cstatus ON customer_id = _cid"
+            aggs |= {
+                "consent_ok": "count(*) FILTER (WHERE _ok)",
+                "consent_no": "count(*) FILTER (WHERE NOT _ok)",
+                "unknown_customer": "count(*) FILTER (WHERE customer_id IS NOT NULL AND "
+                "_cid IS NULL)",
+            }
         if run.has_ts:
             aggs |= {
-                "ts_missing": "sum(_n) FILTER (WHERE _ts_missing)",
-                "ts_bad": "sum(_n) FILTER (WHERE NOT _ts_missing AND _ts IS NULL)",
-                "future": f"sum(_n) FILTER (WHERE _ts >= {self.future_bound})",
-                "naive": "sum(_n) FILTER (WHERE _tz_kind = 'naive')",
-                "aware": "sum(_n) FILTER (WHERE _tz_kind = 'aware')",
+                "ts_missing": "count(*) FILTER (WHERE _ts_missing)",
+                "ts_bad": "count(*) FILTER (WHERE NOT _ts_missing AND _ts IS NULL)",
+                "future": f"count(*) FILTER (WHERE _ts >= {self.future_bound})",
+                "naive": "count(*) FILTER (WHERE _tz_kind = 'naive')",
+                "aware": "count(*) FILTER (WHERE _tz_kind = 'aware')",
             }
         known = self.config.data.known_events
         if name == "interactions":
-            aggs["event_null"] = "sum(_n) FILTER (WHERE event IS NULL)"
+            aggs["event_null"] = "count(*) FILTER (WHERE event IS NULL)"
             if known is not None:
                 lits = ", ".join(_lit(e) for e in known) or "NULL"
                 aggs["unknown"] = (
-                    f"sum(_n) FILTER (WHERE event IS NOT NULL AND event NOT IN ({lits}))"
+                    f"count(*) FILTER (WHERE event IS NOT NULL AND event NOT IN ({lits}))"
                 )
             if "value" in present:
-                aggs["value_bad"] = "sum(_n) FILTER (WHERE _value_bad)"
+                aggs["value_bad"] = "count(*) FILTER (WHERE _value_bad)"
         if name == "transactions":
             aggs |= {
-                "amount_bad": "sum(_n) FILTER (WHERE _amount_bad)",
-                "amount_nan": "sum(_n) FILTER (WHERE NOT _amount_bad AND "
+                "amount_bad": "count(*) FILTER (WHERE _amount_bad)",
+                "amount_nan": "count(*) FILTER (WHERE NOT _amount_bad AND "
                 "(amount IS NULL OR NOT isfinite(amount)))",
-                "refund": "sum(_n) FILTER (WHERE amount < 0)",
-                "zero": "sum(_n) FILTER (WHERE amount = 0)",
+                "refund": "count(*) FILTER (WHERE amount < 0)",
+                "zero": "count(*) FILTER (WHERE amount = 0)",
             }
             if "quantity" in present:
-                aggs["quantity_bad"] = "sum(_n) FILTER (WHERE _quantity_bad)"
-        if name == "customers":
-            aggs["dup_ids"] = (
-                "(SELECT coalesce(sum(k), 0) FROM (SELECT count(*) AS k FROM "
-                f"{g} WHERE _keep AND customer_id IS NOT NULL GROUP BY customer_id "
-                "HAVING count(*) > 1))"
-            )
-            if "consent" in present:
-                aggs["consent_bad"] = "sum(_n) FILTER (WHERE _consent_bad)"
+                aggs["quantity_bad"] = "count(*) FILTER (WHERE _quantity_bad)"
+        if name == "customers" and "consent" in present:
+            aggs["consent_bad"] = "count(*) FILTER (WHERE _consent_bad)"
         sql = ", ".join(f"coalesce({e}, 0) AS {k}" for k, e in aggs.items())
-        row = self.con.execute(f"SELECT {sql} FROM {g}").fetchall()[0]
+        row = self.con.execute(f"SELECT {sql} FROM v_{name}{join}").fetchall()[0]
         c = dict(zip(aggs, (int(x) for x in row), strict=True))
+        run.counts = c
         v = f"v_{name}"
         ts_col = "signup_date" if name == "customers" else "timestamp"
+        dups = self._duplicates(run) if c["n_hashes"] < c["n_rows"] else 0
+        run.dups = dups
+        if name == "customers":
+            c["dup_ids"] = int(
+                self.scalar(
+                    "SELECT coalesce(sum(k), 0) FROM (SELECT count(*) AS k FROM k_customers "
+                    "WHERE customer_id IS NOT NULL GROUP BY customer_id HAVING count(*) > 1)"
+                )
+            )
 
         if dups:
-            ts_ex = "any_value(_ts)" if run.has_ts else "NULL"
             ex = self.con.execute(
-                f"SELECT any_value(customer_id), {ts_ex}, count(*) FROM {g} GROUP BY _h "
-                f"HAVING count(*) > 1 ORDER BY min(_rn) LIMIT {_MAX_EXAMPLES}"
+                f"SELECT customer_id, _ts, _cnt FROM d_{name} WHERE _k = 2 "
+                f"ORDER BY _first LIMIT {_MAX_EXAMPLES}"
             ).fetchall()
             self.add(
                 name,
@@ -545,7 +594,8 @@ class _Checker:
                 )
             if c.get("unknown"):
                 ex = self.con.execute(
-                    f"SELECT event, sum(_n) AS k FROM {g} WHERE event IS NOT NULL AND event NOT IN "
+                    f"SELECT event, count(*) AS k FROM {v} WHERE event IS NOT NULL AND event "
+                    "NOT IN "
                     f"({', '.join(_lit(e) for e in known or []) or 'NULL'}) GROUP BY event "
                     f"ORDER BY k DESC, event LIMIT {_MAX_EXAMPLES}"
                 ).fetchall()
@@ -634,7 +684,7 @@ class _Checker:
         if name == "customers":
             if c["dup_ids"]:
                 ex = self.values(
-                    f"SELECT customer_id FROM {g} WHERE _keep AND customer_id IS NOT NULL GROUP BY "
+                    "SELECT customer_id FROM k_customers WHERE customer_id IS NOT NULL GROUP BY "
                     f"customer_id HAVING count(*) > 1 ORDER BY min(_rn) LIMIT {_MAX_EXAMPLES}"
                 )
                 self.add(
@@ -712,7 +762,7 @@ class _Checker:
             )
         if c["aware"]:
             raw_offsets = self.values(
-                f"SELECT DISTINCT _tz_offset FROM g_{name} WHERE _tz_offset IS NOT NULL"
+                f"SELECT DISTINCT _tz_offset FROM v_{name} WHERE _tz_offset IS NOT NULL"
             )
             offsets = sorted({_normalise_offset(o) for o in raw_offsets})
             if len(offsets) > 1:
@@ -729,11 +779,26 @@ class _Checker:
                 )
 
     # -- consent and cross-table
-    def consent(self, loaded: Sequence[str]) -> tuple[bool, int]:
-        """Build ``consented`` when consent is tracked; add consent findings."""
+    def track_consent(self) -> None:
+        """Build ``cstatus(_cid, _ok)`` from the checked customers table, if it has consent.
+
+        ``_ok`` is true when every (deduplicated) row of the customer says yes; a
+        missing or negative consent value excludes the customer.
+        """
         run = self.runs.get("customers")
-        tracked = run is not None and "consent" in run.typed
-        if not tracked:
+        if run is None or "consent" not in run.typed:
+            return
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE cstatus AS SELECT customer_id AS _cid, "
+            "bool_and(coalesce(consent, false)) AS _ok FROM k_customers "
+            "WHERE customer_id IS NOT NULL GROUP BY customer_id"
+        )
+        self.tracked = True
+
+    def consent(self, loaded: Sequence[str]) -> int:
+        """Add the consent findings; return the number of customers excluded."""
+        run = self.runs.get("customers")
+        if not self.tracked:
             reason = (
                 "no customers table" if run is None else "the customers table has no consent column"
             )
@@ -748,22 +813,11 @@ class _Checker:
                 "map a consent column under data.customers.columns.consent to exclude "
                 "customers who did not consent",
             )
-            return False, 0
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE consented AS SELECT DISTINCT customer_id FROM "
-            "g_customers WHERE customer_id IS NOT NULL AND coalesce(consent, false) "
-            "AND customer_id NOT IN (SELECT customer_id FROM g_customers WHERE "
-            "customer_id IS NOT NULL AND NOT coalesce(consent, false))"
-        )
-        excluded = int(
-            self.scalar(
-                "SELECT count(DISTINCT customer_id) FROM g_customers WHERE customer_id IS NOT "
-                "NULL AND customer_id NOT IN (SELECT customer_id FROM consented)"
-            )
-        )
+            return 0
+        excluded = int(self.scalar("SELECT count(*) FROM cstatus WHERE NOT _ok"))
         n_null = int(
             self.scalar(
-                "SELECT count(DISTINCT customer_id) FROM g_customers WHERE consent IS NULL "
+                "SELECT count(DISTINCT customer_id) FROM k_customers WHERE consent IS NULL "
                 "AND NOT _consent_bad AND customer_id IS NOT NULL"
             )
         )
@@ -771,25 +825,14 @@ class _Checker:
         for t in loaded:
             if t == "customers":
                 continue
-            k = int(
-                self.scalar(
-                    f"SELECT coalesce(sum(g._n), 0) FROM g_{t} g SEMI JOIN g_customers c USING "
-                    "(customer_id) WHERE g.customer_id NOT IN (SELECT customer_id FROM consented)"
-                )
-            )
-            dropped_rows.append(f"{k} {t} row(s)")
-            unknown = int(
-                self.scalar(
-                    f"SELECT coalesce(sum(_n), 0) FROM g_{t} WHERE customer_id IS NOT NULL AND "
-                    "customer_id NOT IN (SELECT customer_id FROM g_customers WHERE "
-                    "customer_id IS NOT NULL)"
-                )
-            )
+            c = self.runs[t].counts
+            dropped_rows.append(f"{c.get('consent_no', 0)} {t} row(s)")
+            unknown = c.get("unknown_customer", 0)
             if unknown:
                 ex = self.values(
-                    f"SELECT customer_id FROM g_{t} WHERE customer_id IS NOT NULL AND customer_id "
-                    "NOT IN (SELECT customer_id FROM g_customers WHERE customer_id IS NOT NULL) "
-                    f"GROUP BY customer_id ORDER BY min(_rn) LIMIT {_MAX_EXAMPLES}"
+                    f"SELECT customer_id FROM v_{t} ANTI JOIN cstatus ON customer_id = _cid "
+                    f"WHERE customer_id IS NOT NULL GROUP BY customer_id ORDER BY min(_rn) "
+                    f"LIMIT {_MAX_EXAMPLES}"
                 )
                 self.add(
                     t,
@@ -804,8 +847,8 @@ class _Checker:
                 )
         if excluded:
             ex = self.values(
-                "SELECT customer_id FROM g_customers WHERE customer_id IS NOT NULL AND "
-                "customer_id NOT IN (SELECT customer_id FROM consented) GROUP BY customer_id "
+                "SELECT customer_id FROM k_customers WHERE customer_id IN (SELECT _cid FROM "
+                "cstatus WHERE NOT _ok) GROUP BY customer_id "
                 f"ORDER BY min(_rn) LIMIT {_MAX_EXAMPLES}"
             )
             self.add(
@@ -819,39 +862,62 @@ class _Checker:
                 f"removed from every table ({', '.join(dropped_rows) or 'no event rows'})",
                 "nothing to do (privacy rule); fix the consent flag at the source if it is wrong",
             )
-        return True, excluded
+        return excluded
 
-    def kept_rows(self, name: str, tracked: bool) -> int:
-        where = " AND customer_id IN (SELECT customer_id FROM consented)" if tracked else ""
-        return int(self.scalar(f"SELECT count(*) FROM g_{name} WHERE _keep{where}"))
+    def kept_rows(self, name: str) -> int:
+        """Rows that survive: duplicates dropped, and (if tracked) only consenting customers."""
+        run = self.runs[name]
+        if name == "customers" or not self.tracked:
+            where = " WHERE customer_id IN (SELECT _cid FROM cstatus WHERE _ok)"
+            return int(self.scalar(f"SELECT count(*) FROM k_{name}{where if self.tracked else ''}"))
+        kept = run.counts.get("consent_ok", 0)
+        if run.dups:
+            kept -= int(
+                self.scalar(
+                    f"SELECT count(*) FROM d_{name} SEMI JOIN cstatus ON customer_id = _cid AND _ok"
+                )
+            )
+        return kept
 
-    def output(self, name: str, tracked: bool, attrs: Sequence[str]) -> pd.DataFrame:
+    def output(self, name: str, attrs: Sequence[str]) -> pd.DataFrame:
+        """The canonical table, rows in source order (one scan, filtered in Arrow)."""
         run = self.runs[name]
         have = set(run.typed)
-        where = " AND customer_id IN (SELECT customer_id FROM consented)" if tracked else ""
-        # Plain scans keep insertion (source) order; filters through joins are re-sorted.
-        order = " ORDER BY _rn" if tracked or run.dups else ""
         if name == "customers":
+            where = " WHERE customer_id IN (SELECT _cid FROM cstatus WHERE _ok)"
             cols = [
                 "customer_id",
                 "_ts AS signup_ts" if "_ts" in have else "CAST(NULL AS DOUBLE) AS signup_ts",
                 "coalesce(consent, true) AS consent" if "consent" in have else "true AS consent",
                 *[_q(a) for a in attrs],
             ]
-        else:
-            opt = {
-                "interactions": {"channel": "VARCHAR", "value": "DOUBLE"},
-                "transactions": {"order_id": "VARCHAR", "quantity": "DOUBLE"},
-            }[name]
-            main = "event" if name == "interactions" else "amount"
-            cols = ["customer_id", "CAST(floor(_ts) AS BIGINT) AS ts", main]
-            cols += [c if c in have else f"CAST(NULL AS {t}) AS {c}" for c, t in opt.items()]
-        frame = (
-            self.con.sql(f"SELECT {', '.join(cols)} FROM g_{name} WHERE _keep{where}{order}")
-            .to_arrow_table()
-            .to_pandas()
-        )
-        return frame
+            sql = f"SELECT {', '.join(cols)} FROM k_customers"
+            sql += (where if self.tracked else "") + " ORDER BY _rn"
+            return self.con.sql(sql).to_arrow_table().to_pandas()
+        opt = {
+            "interactions": {"channel": "VARCHAR", "value": "DOUBLE"},
+            "transactions": {"order_id": "VARCHAR", "quantity": "DOUBLE"},
+        }[name]
+        main = "event" if name == "interactions" else "amount"
+        cols = ["customer_id", "CAST(floor(_ts) AS BIGINT) AS ts", main]
+        cols += [c if c in have else f"CAST(NULL AS {t}) AS {c}" for c, t in opt.items()]
+        if run.dups:
+            cols.append("_rn")
+        # A plain scan keeps source order (preserve_insertion_order); joins would not,
+        # so the consent and duplicate filters are applied on the Arrow result.
+        table = self.con.sql(f"SELECT {', '.join(cols)} FROM v_{name}").to_arrow_table()
+        mask: pa.ChunkedArray | None = None
+        if self.tracked and run.counts.get("consent_ok", 0) < run.n_raw:
+            ok = self.con.sql("SELECT _cid FROM cstatus WHERE _ok").to_arrow_table()["_cid"]
+            mask = pc.is_in(table["customer_id"], value_set=ok.combine_chunks())
+        if run.dups:
+            dropped = self.con.sql(f"SELECT _rn FROM d_{name}").to_arrow_table()["_rn"]
+            keep = pc.invert(pc.is_in(table["_rn"], value_set=dropped.combine_chunks()))
+            mask = keep if mask is None else pc.and_(mask, keep)
+            table = table.drop_columns(["_rn"])
+        if mask is not None:
+            table = table.filter(mask)
+        return table.to_pandas(self_destruct=True)
 
 
 def _iso(ts: float | None) -> str:
@@ -870,7 +936,7 @@ def _check_timezone(tz: str) -> None:
 
 
 def run_checks(
-    raw: Mapping[str, pa.Table],
+    raw: Mapping[str, pa.Table | str],
     *,
     config: ProjectConfig,
     as_of: dt.date | None = None,
@@ -895,16 +961,19 @@ def run_checks(
         }
         checker = _Checker(con, config, run_date, explicit)
         loaded = [t for t in TABLE_NAMES if t in raw]
-        for name in loaded:
+        customers_unusable = False
+        for name in loaded:  # customers first: event tables join its consent status
             run = checker.prepare(name, raw[name])
             if run is not None:
                 checker.check(run)
+            if name == "customers":
+                if run is None:
+                    customers_unusable = True
+                else:
+                    checker.track_consent()
         usable = [t for t in loaded if checker.runs[t].typed]
-        if "customers" in loaded and "customers" not in usable:
-            tracked, excluded = False, 0
-        else:
-            tracked, excluded = checker.consent(usable)
-        kept = {t: checker.kept_rows(t, tracked) for t in usable}
+        excluded = 0 if customers_unusable else checker.consent(usable)
+        kept = {t: checker.kept_rows(t) for t in usable}
         report = ValidationReport(
             findings=tuple(checker.findings),
             rows={t: checker.runs[t].n_raw for t in loaded},
@@ -918,7 +987,7 @@ def run_checks(
             attrs = tuple(
                 a for a in (cust.attributes if cust else []) if a not in TABLE_COLUMNS["customers"]
             )
-            frames = {t: checker.output(t, tracked, attrs) for t in usable}
+            frames = {t: checker.output(t, attrs) for t in usable}
             tables = Tables(
                 interactions=frames.get("interactions"),
                 transactions=frames.get("transactions"),
