@@ -189,10 +189,6 @@ class SparkEngine:
         arguments (the active session if there is one).
     master, app_name, options
         Session settings when one is created (``spark`` section of the config).
-    inputs
-        ``{relation: source}`` — a Parquet path or a catalog table to register
-        *instead of* the pandas frame given to :meth:`register` under that name
-        (so the big tables are read by the executors, not sent from the driver).
 
     Examples
     --------
@@ -209,20 +205,18 @@ class SparkEngine:
         master: str | None = "local[2]",
         app_name: str = "mlscore",
         options: Mapping[str, object] | None = None,
-        inputs: Mapping[str, str] | None = None,
     ) -> None:
         self.spark = (
             spark
             if spark is not None
             else get_spark(master=master, app_name=app_name, options=options)
         )
-        self.inputs = dict(inputs or {})
 
     @classmethod
     def from_config(cls, config: ProjectConfig | SparkConfig) -> SparkEngine:
         """An engine from the ``spark`` section of a project config."""
         sc: Any = getattr(config, "spark", config)
-        return cls(master=sc.master, app_name=sc.app_name, options=sc.options, inputs=sc.input)
+        return cls(master=sc.master, app_name=sc.app_name, options=sc.options)
 
     # ----------------------------------------------------------- relations
     def register(self, tables: Mapping[str, Any]) -> None:
@@ -230,13 +224,10 @@ class SparkEngine:
 
         Values may be pandas DataFrames (sent through Arrow; NaN reads as
         NULL, as in DuckDB), Spark DataFrames, or strings (Parquet path or
-        catalog table, see :meth:`register_source`). A name listed in
-        ``inputs`` is read from that source instead of the given frame.
+        catalog table, see :meth:`register_source`).
         """
         for name, df in tables.items():
-            if name in self.inputs:
-                self.register_source(name, self.inputs[name])
-            elif isinstance(df, str):
+            if isinstance(df, str):
                 self.register_source(name, df)
             elif isinstance(df, pd.DataFrame):
                 self.to_spark(df).createOrReplaceTempView(name)
@@ -370,8 +361,9 @@ def spark_relations(
     Parquet path, a catalog table, a Spark or a pandas DataFrame in the
     canonical columns (``ts`` as epoch seconds or a timestamp, read in UTC).
     Customers whose ``consent`` is false are removed from every relation;
-    a missing table becomes an empty relation. Returns the names of the
-    tables present.
+    a missing table becomes an empty relation. The customers source is also
+    registered as it is (consent-filtered) as ``customers_raw``, for the static
+    attributes. Returns the names of the tables present.
     """
     from pyspark.sql import functions as F
 
@@ -394,6 +386,11 @@ def spark_relations(
     if cust is not None and "consent" in cust.columns:
         refused = cust.where(~F.coalesce(F.col("consent").cast("boolean"), F.lit(True)))
         refused = refused.select(F.col("customer_id").cast("string").alias("customer_id"))
+    if cust is not None:
+        raw = cust.withColumn("customer_id", F.col("customer_id").cast("string"))
+        if refused is not None:
+            raw = raw.join(refused, on="customer_id", how="left_anti")
+        raw.createOrReplaceTempView("customers_raw")
     for name in CANONICAL_COLUMNS:
         if name in frames:
             df = _canonical(frames[name], name)
