@@ -46,7 +46,7 @@ def feature_frame(n: int, *, seed: int = 0, prefix: str = "c") -> pd.DataFrame:
     )
 
 
-def training_set(kind: str, *, n: int = 800, n_cutoffs: int = 8, seed: int = 0) -> pd.DataFrame:
+def training_set(kind: str, *, n: int = 500, n_cutoffs: int = 7, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed + (0 if kind == "conversion" else 100))
     frames = []
     for j, c in enumerate(pd.date_range("2024-01-01", periods=n_cutoffs, freq="14D")):
@@ -82,6 +82,8 @@ def config(**extra: Any) -> ProjectConfig:
             "early_stopping_rounds": 10,
             "params": {"min_data_in_leaf": 20},
             "kind": "additive",
+            "calibration": "platt",
+            "threads": 1,
         },
     }
     for k, v in extra.items():

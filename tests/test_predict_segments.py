@@ -99,7 +99,8 @@ def test_next_action_from_config() -> None:
 
 def test_target_kind_reads_frozen_config() -> None:
     class Bundle:
-        target_config = {"kind": "conversion"}
+        def __init__(self) -> None:
+            self.target_config = {"kind": "conversion"}
 
     assert target_kind(Bundle()) == "conversion"
 
