@@ -117,17 +117,23 @@ def test_report_with_100k_customers_stays_responsive(tmp_path: Path) -> None:
     with chromium(tmp_path / "profile") as context:
         page = _open(context, report, log)
         assert "100,000" in page.inner_text("#mls-info")
-        # one search, timed in the page: filter 100 k ids + render the page of results
-        ms = page.evaluate(
-            """() => {
-                const box = document.getElementById('mls-search');
-                const t0 = performance.now();
-                box.value = 'C0099999';
-                box.dispatchEvent(new Event('input'));
-                document.querySelector('#mls-table tbody').getBoundingClientRect();
-                return performance.now() - t0;
-            }"""
-        )
+        # searches timed in the page: filter 100 k ids + render the page of results
+        # (median of three, so one scheduling hiccup on a busy machine does not decide)
+        timings = [
+            page.evaluate(
+                """(q) => {
+                    const box = document.getElementById('mls-search');
+                    const t0 = performance.now();
+                    box.value = q;
+                    box.dispatchEvent(new Event('input'));
+                    document.querySelector('#mls-table tbody').getBoundingClientRect();
+                    return performance.now() - t0;
+                }""",
+                q,
+            )
+            for q in ("C0012345", "C0054321", "C0099999")
+        ]
+        ms = sorted(timings)[1]
         assert _rows(page) == ["C0099999"]
         assert ms < 1000, f"one search over {n} customers took {ms:.0f} ms"
         # a broad search (every id matches) is also quick

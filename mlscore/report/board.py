@@ -736,7 +736,6 @@ def _table_payload(df: pd.DataFrame, targets: Sequence[str], lang: str) -> dict[
             codes, uniq = [-1] * n, []
         payload[key] = codes
         payload["dict"][key] = uniq
-    reason_ids: dict[str, int] = {}
     for t in targets:
         s = np.round(_scores(df, t), 1)
         payload["scores"][t] = [None if not math.isfinite(x) else float(x) for x in s.tolist()]
@@ -744,18 +743,50 @@ def _table_payload(df: pd.DataFrame, targets: Sequence[str], lang: str) -> dict[
             codes, uniq = _codes(df[f"tier_{t}"])
             payload["tiers"][t] = codes
             payload["dict"][f"tier_{t}"] = uniq
-        if f"reasons_{t}" in df.columns:
-            rows = []
-            for cell in df[f"reasons_{t}"].astype("string").fillna("").tolist():
-                row = []
-                for part in str(cell).split(REASON_SEPARATOR):
-                    part = part.strip()
-                    if part:
-                        row.append(reason_ids.setdefault(part, len(reason_ids)))
-                rows.append(row)
-            payload["reasons"][t] = rows
-    payload["dict"]["reason"] = list(reason_ids)
+    with_reasons = [t for t in targets if f"reasons_{t}" in df.columns]
+    rows, sentences = _encode_reasons([df[f"reasons_{t}"] for t in with_reasons], n)
+    payload["reasons"] = dict(zip(with_reasons, rows, strict=True))
+    payload["dict"]["reason"] = sentences
     return payload
+
+
+def _encode_reasons(
+    columns: Sequence[pd.Series], n: int
+) -> tuple[list[list[list[int]]], list[str]]:
+    """Split ``" | "``-joined reasons and dictionary-encode the sentences.
+
+    Returns, per column, one list of sentence codes per row, and the sentences
+    (each distinct sentence once, in order of first appearance).
+
+    Examples
+    --------
+    >>> rows, words = _encode_reasons([pd.Series(["a | b", "", "b"])], 3)
+    >>> rows, words
+    ([[[0, 1], [], [1]]], ['a', 'b'])
+    """
+    parts = []
+    for col in columns:
+        values = pd.Series(col.astype("string").fillna("").to_numpy(), index=np.arange(n))
+        parts.append(values.str.split(REASON_SEPARATOR, regex=False).explode().str.strip())
+    if not parts:
+        return [], []
+    allp = pd.concat(parts, ignore_index=True)
+    valid = (allp.notna() & (allp != "")).to_numpy(dtype=bool)
+    codes = np.full(len(allp), -1, dtype=np.int64)
+    found, uniques = pd.factorize(allp[valid])
+    codes[valid] = found
+    out = []
+    start = 0
+    for part in parts:
+        stop = start + len(part)
+        pos = part.index.to_numpy(dtype=np.int64)
+        c = codes[start:stop]
+        keep = c >= 0
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(pos[keep], minlength=n))]).tolist()
+        flat = c[keep].tolist()
+        out.append([flat[bounds[i] : bounds[i + 1]] for i in range(n)])
+        start = stop
+    return out, [str(u) for u in uniques]
 
 
 def _customers_section(df: pd.DataFrame, targets: Sequence[str], lang: str) -> str:
