@@ -180,3 +180,27 @@ def test_min_abs_points_drops_zero_point_reasons(model):
 
 def test_reason_text_outside_grammar():
     assert reason_text("mystery_feature", 4, -2.2) == "mystery_feature = 4: -2 points"
+
+
+@pytest.mark.parametrize(
+    "feature",
+    [
+        "email_click_decayed_hl14",
+        "survey_response_value_mean_90d",
+        "amount_sum_90d",
+        "channel_email_share_30d",
+        "days_since_last_purchase",
+        "tenure_days",
+        "purchase_overdue_ratio",
+        "activity_trend_30d",
+    ],
+)
+def test_sentence_cache_key_never_changes_a_sentence(feature):
+    # batch rendering keys sentences by the value as shown; it must equal row-by-row rendering
+    from mlscore.explain.reasons import _defn, _shown_values
+
+    rng = np.random.default_rng(0)
+    raw = np.r_[rng.uniform(0, 3, 300), rng.uniform(0, 500, 300), np.arange(0, 3, 0.05), np.nan]
+    shown = _shown_values(_defn(feature), raw)
+    for v, s in zip(raw, shown, strict=True):
+        assert reason_text(feature, s, 4.0, "fr") == reason_text(feature, v, 4.0, "fr")

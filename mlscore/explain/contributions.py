@@ -167,10 +167,14 @@ class AdditiveExplainer:
     def __init__(self, booster: Any) -> None:
         self.booster = booster
 
-    def fit(self) -> AdditiveExplainer:
-        """Read the trees into lookup tables. Returns ``self``."""
+    def fit(self, *, model: dict[str, Any] | None = None) -> AdditiveExplainer:
+        """Read the trees into lookup tables. Returns ``self``.
+
+        ``model``: ``booster.dump_model(num_iteration=...)`` if already at hand.
+        """
         n_iter = _n_iterations(self.booster)
-        model = self.booster.dump_model(num_iteration=n_iter)
+        if model is None:
+            model = self.booster.dump_model(num_iteration=n_iter)
         _check_binary(model)
         if not is_additive(self.booster, model=model):
             raise ValueError(
@@ -277,10 +281,12 @@ def compute_contributions(booster: Any, X: Any, *, method: Method = "auto") -> C
     Contributions
         ``bias + values.sum(1)`` equals ``booster.predict(X, raw_score=True)``.
     """
+    model = None
     if method == "auto":
-        method = "additive" if is_additive(booster) else "pred_contrib"
+        model = booster.dump_model(num_iteration=_n_iterations(booster))
+        method = "additive" if is_additive(booster, model=model) else "pred_contrib"
     if method == "additive":
-        return AdditiveExplainer(booster).fit().contributions(X)
+        return AdditiveExplainer(booster).fit(model=model).contributions(X)
     raw = np.asarray(
         booster.predict(X, pred_contrib=True, num_iteration=_n_iterations(booster)),
         dtype=np.float64,

@@ -205,6 +205,73 @@ def reason_text(
     return reason_sentence(d, value, points, lang, risk=risk)
 
 
+#: Decimals a sentence shows for each measure (None: the value as it is).
+_SHOWN_DECIMALS: dict[str, int] = {
+    "decayed": 1,
+    "value_mean": 1,
+    "trend": 1,
+    "overdue_ratio": 1,
+    "amount_sum": 0,
+    "amount_mean": 0,
+    "refund_amount": 0,
+    "gap_mean": 0,
+    "gap_std": 0,
+    "days_since_last": 0,
+    "tenure": 0,
+}
+
+
+def _shown_values(d: FeatureDef | None, values: np.ndarray) -> np.ndarray:
+    """Values rounded the way the sentence shows them (so equal sentences share a key).
+
+    Vectorised rounding, with Python's ``round`` (what the sentence uses) redone
+    for values near a half, where the two could differ.
+    """
+    if d is None or d.measure == "attribute":
+        return values
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return values
+    if d.measure == "channel_share":
+        nd, scale = 0, 100.0
+    elif d.measure in _SHOWN_DECIMALS:
+        nd, scale = _SHOWN_DECIMALS[d.measure], 1.0
+    else:
+        return arr
+    z = arr * scale * 10.0**nd
+    shown = np.round(z) / 10.0**nd / scale
+    # near a half the fast rounding may differ from Python's: redo those exactly
+    near_half = np.flatnonzero(np.abs(np.abs(z - np.floor(z)) - 0.5) < 1e-6)
+    for i in near_half:
+        shown[i] = round(float(arr[i]) * scale, nd) / scale
+    return shown
+
+
+def _render(
+    feat_names: np.ndarray,
+    vals: np.ndarray,
+    points: np.ndarray,
+    *,
+    lang: Language,
+    risk: bool,
+) -> np.ndarray:
+    """Sentences of many reasons, each distinct (feature, shown value, shown points) once."""
+    texts = np.empty(feat_names.size, dtype=object)
+    shown_points = np.floor(np.abs(points) + 0.5) * np.where(points >= 0, 1, -1)
+    for f in pd.unique(feat_names):
+        sel = np.flatnonzero(feat_names == f)
+        shown = _shown_values(_defn(str(f)), vals[sel])
+        keys = pd.DataFrame({"v": shown, "p": shown_points[sel]})
+        codes = keys.groupby(["v", "p"], sort=False, dropna=False).ngroup().to_numpy()
+        first = np.unique(codes, return_index=True)[1]
+        rendered = np.empty(first.size, dtype=object)
+        for c, i in enumerate(first):
+            rendered[c] = reason_text(str(f), shown[i], float(points[sel[i]]), lang, risk=risk)
+        texts[sel] = rendered[codes]
+    return texts
+
+
 def top_reasons(
     expl: Explanation,
     values: pd.DataFrame,
@@ -293,23 +360,7 @@ def top_reasons(
     for f, col in value_cols.items():
         sel = feat_names == f
         vals[sel] = col[ri[sel]]
-    cache: dict[tuple[str, Any, int], str] = {}
-    texts = np.empty(ri.size, dtype=object)
-    for i in range(ri.size):
-        v = vals[i]
-        if isinstance(v, np.generic):
-            v = v.item()
-        try:
-            key = (feat_names[i], v, _rounded_points(points[i]))
-            hash(key)
-        except TypeError:
-            texts[i] = reason_text(feat_names[i], v, points[i], lang, risk=risk)
-            continue
-        t = cache.get(key)
-        if t is None:
-            t = reason_text(feat_names[i], v, points[i], lang, risk=risk)
-            cache[key] = t
-        texts[i] = t
+    texts = _render(feat_names, vals, points, lang=lang, risk=risk)
     groups = np.asarray(expl.groups, dtype=object)
     return pd.DataFrame(
         {
@@ -363,10 +414,15 @@ def compact_reasons(
             ["customer_id", "_neg", "rank"], kind="stable"
         )
     keys = ["customer_id", "direction"] if which == "both" else ["customer_id"]
-    r = r.groupby(keys, sort=False).head(top_k)
-    out = r.groupby("customer_id", sort=False)["text"].agg(sep.join)
-    out.name = "reasons"
-    return out
+    r = r[r.groupby(keys, sort=False).cumcount().to_numpy() < top_k]
+    ids = r["customer_id"].to_numpy()
+    texts = r["text"].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if ids.size else np.zeros(0, int)
+    ends = np.r_[starts[1:], ids.size]
+    joined = [sep.join(texts[a:b]) for a, b in zip(starts, ends, strict=True)]
+    return pd.Series(
+        joined, index=pd.Index(ids[starts], name="customer_id"), name="reasons", dtype=object
+    )
 
 
 def decode_attributes(bundle: Any, features: pd.DataFrame) -> pd.DataFrame:
