@@ -7,7 +7,9 @@ types or drop rows. Type normalisation and checks happen in
 came from instead of failing the read.
 
 Files are read with DuckDB (multi-threaded, out-of-core capable): Parquet and
-CSV files directly, or a table inside a DuckDB database file. CSV columns that
+CSV files directly, or a table inside a DuckDB database file. For the checks,
+:func:`register_source` exposes a Parquet file as a DuckDB view read in place
+(never copied into memory before the checks). CSV columns that
 hold identifiers, timestamps, event names and consent flags are read as text
 (``"007"`` stays ``"007"``); numeric columns are sniffed.
 """
@@ -39,6 +41,7 @@ __all__ = [
     "column_mapping",
     "infer_format",
     "read_source",
+    "register_source",
 ]
 
 logger = logging.getLogger(__name__)

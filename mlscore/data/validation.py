@@ -1,10 +1,16 @@
 """Validation of raw tables: findings with table, column, rows, examples and the fix.
 
-Checks run as vectorised DuckDB SQL over the raw (Arrow) tables, in one parsing
-pass per table: the raw rows are parsed to canonical types (with a 64-bit hash
-of the canonical values that finds exact duplicates), then every check is an
-aggregate over that typed table. Example values are only fetched for checks
-that found something.
+Checks run as vectorised DuckDB SQL over the raw tables (a view over a Parquet
+file read in place, or an Arrow table): a typed view parses the raw rows to
+canonical types, then each table takes one aggregate pass that computes every
+count (and, for event tables, the consent counts through a join with the small
+per-customer consent table). Example values are only fetched for checks that
+found something.
+
+Exact duplicates: a 64-bit row hash only preselects candidates (rows whose hash
+occurs more than once); candidates are confirmed by comparing every canonical
+value (``ROW_NUMBER() OVER (PARTITION BY <all columns>)``), so a hash collision
+never drops a distinct row.
 
 The run date (``as_of``) is the date the data was extracted: an event after the
 end of that day (in ``data.timezone``) is in the future and is an error. It is
@@ -909,7 +915,8 @@ class _Checker:
         mask: pa.ChunkedArray | None = None
         if self.tracked and run.counts.get("consent_ok", 0) < run.n_raw:
             ok = self.con.sql("SELECT _cid FROM cstatus WHERE _ok").to_arrow_table()["_cid"]
-            mask = pc.is_in(table["customer_id"], value_set=ok.combine_chunks())
+            ok = ok.combine_chunks().cast(table.schema.field("customer_id").type)
+            mask = pc.is_in(table["customer_id"], value_set=ok)
         if run.dups:
             dropped = self.con.sql(f"SELECT _rn FROM d_{name}").to_arrow_table()["_rn"]
             keep = pc.invert(pc.is_in(table["_rn"], value_set=dropped.combine_chunks()))
@@ -917,7 +924,7 @@ class _Checker:
             table = table.drop_columns(["_rn"])
         if mask is not None:
             table = table.filter(mask)
-        return table.to_pandas(self_destruct=True)
+        return table.to_pandas()
 
 
 def _iso(ts: float | None) -> str:
@@ -954,6 +961,8 @@ def run_checks(
     con = con or duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        # large_string results: pandas' Arrow-backed `str` dtype wraps them without a copy
+        con.execute("SET arrow_large_buffer_size = true")
         explicit = {
             name: set(src.columns)
             for name in TABLE_NAMES
