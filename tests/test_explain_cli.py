@@ -147,3 +147,22 @@ def test_cli_points_and_previous(project, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert "+2.0" in res.output
+
+
+def test_training_artifacts_for_mlflow(project):
+    from matplotlib.figure import Figure
+
+    from mlscore.explain import training_artifacts
+    from mlscore.features.builders import build_features
+    from mlscore.modeling.bundle import ScoringBundle
+
+    cfg_path, bundle_dir, _ = project
+    cfg = load_config(cfg_path)
+    bundle = ScoringBundle.load(bundle_dir)
+    feats = build_features(load_tables(cfg), cutoff=cfg.as_of, config=cfg, spec=bundle.feature_spec)
+    arts = training_artifacts(bundle, feats, max_rows=400)
+    table = arts["points_table.csv"]
+    assert isinstance(table, pd.DataFrame) and "customer_id" not in table.columns
+    assert {"points_table.png", "shap_summary.png", "reason_groups.png"} <= set(arts)
+    assert any(k.startswith("shap_dependence_") for k in arts)
+    assert all(isinstance(v, Figure) for k, v in arts.items() if k.endswith(".png"))
