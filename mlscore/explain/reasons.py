@@ -476,6 +476,7 @@ def explain_bundle(
     min_abs_points: float = 0.5,
     method: Method = "auto",
     display: pd.DataFrame | None = None,
+    margin: np.ndarray | None = None,
 ) -> tuple[Explanation, pd.DataFrame]:
     """Explain a feature frame with a scoring bundle (duck-typed).
 
@@ -490,7 +491,11 @@ def explain_bundle(
         ``customer_id``, the bundle's features (as of one cutoff: events with
         ``timestamp < cutoff``).
     display : DataFrame, optional
-        Human-readable values for the sentences (default: ``features``).
+        Human-readable values for the sentences (default: ``features`` with the
+        categorical attribute codes decoded, see :func:`decode_attributes`).
+    margin : ndarray, optional
+        The booster's raw margin for these rows if the caller already has it
+        (saves one prediction); the points add up to ``100 × calibrate(margin)``.
 
     Returns
     -------
@@ -505,7 +510,8 @@ def explain_bundle(
     calibrator = bundle.calibrator
     calibrate = calibrator.predict if hasattr(calibrator, "predict") else calibrator
     # the score the predictor reports: calibrate(raw margin of the booster)
-    margin = np.asarray(bundle.booster.predict(X, raw_score=True), dtype=np.float64)
+    if margin is None:
+        margin = np.asarray(bundle.booster.predict(X, raw_score=True), dtype=np.float64)
     expl = explain(bundle.booster, X, calibrate=calibrate, margin=margin, method=method)
     tidy = top_reasons(
         expl,
