@@ -227,6 +227,7 @@ def _num(v: Any, lang: str, digits: int = 0, *, sign: bool = False) -> str:
         return "–"
     if not math.isfinite(x):
         return "–"
+    x = round(x, digits) + 0.0  # no "-0.0"
     text = f"{x:{'+' if sign else ''},.{digits}f}"
     if lang == "fr":
         text = text.replace(",", "\u202f").replace(".", ",")

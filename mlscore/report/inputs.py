@@ -201,21 +201,23 @@ def gather_inputs(
     if points and todo:
         from mlscore.explain.service import points_tables
 
+        try:  # one feature build for every target
+            found = points_tables(config, as_of=as_of, model=model, previous=previous_points)
+        except (MlscoreError, ImportError, OSError, ValueError) as err:
+            log.info("report: points tables of all targets at once failed (%s)", err)
+            found = {}
         for t in todo:
+            if t in found:
+                out.points_tables[t] = found[t][0]
+                continue
             try:
                 res = points_tables(
-                    config,
-                    as_of=as_of,
-                    target=t,
-                    model=model,
-                    previous=previous_points,
+                    config, as_of=as_of, target=t, model=model, previous=previous_points
                 )
-            except (MlscoreError, ImportError, OSError, ValueError) as err:
+                out.points_tables[t] = res[t][0]
+            except (MlscoreError, ImportError, OSError, ValueError, KeyError) as err:
                 log.warning("report: no points table for %r (%s)", t, err)
                 out.notes[t] = str(err)
-                continue
-            table, _label = res[t]
-            out.points_tables[t] = table
     return out
 
 
