@@ -68,6 +68,7 @@ def make_config(tmp_path: Any = None, **model: Any) -> ProjectConfig:
         "num_boost_round": 300,
         "early_stopping_rounds": 20,
         "params": {"min_data_in_leaf": 20},
+        "threads": 1,
     }
     m.update(model)
     raw: dict[str, Any] = {
@@ -83,3 +84,13 @@ def make_config(tmp_path: Any = None, **model: Any) -> ProjectConfig:
 
 def spec_for(df: pd.DataFrame) -> dict[str, Any]:
     return {"feature_names": list(FEATURES), "categorical_features": []}
+
+
+def shuffle_train_labels(df: pd.DataFrame, *, seed: int = 0, keep_last: int = 3) -> pd.DataFrame:
+    """Deliberately worse data: labels permuted within all but the newest cutoffs."""
+    out = df.copy()
+    newest = sorted(out["cutoff"].unique())[-keep_last:]
+    mask = ~out["cutoff"].isin(newest)
+    rng = np.random.default_rng(seed)
+    out.loc[mask, "label"] = rng.permutation(out.loc[mask, "label"].to_numpy())
+    return out

@@ -4,9 +4,10 @@ A :class:`ScoringBundle` holds the target, the feature spec the model was
 trained with, the LightGBM booster (raw log-odds), the calibrator (log-odds →
 probability), the fitted RFM segmenter (if any), tier thresholds frozen at
 training time, training metadata and the frozen project config. It is saved as
-a plain directory (``bundle.json``, ``model.txt``, optional
-``rfm_segmenter.joblib``) with no customer rows, and wrapped as one MLflow pyfunc
-model by :mod:`mlscore.tracking`.
+a plain directory (``bundle.json`` — including the calibrator and the RFM
+segmenter's frozen edges —, ``model.txt``, and ``rfm_segmenter.joblib`` only for
+a segmenter that cannot serialise itself to a dict) with no customer rows, and
+wrapped as one MLflow pyfunc model by :mod:`mlscore.tracking`.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class ScoringBundle:
         """The :class:`mlscore.features.FeatureSpec` if that class can read the dict,
         else the plain dict."""
         try:
-            from mlscore.features import FeatureSpec  # type: ignore[attr-defined]
+            from mlscore.features.spec import FeatureSpec
 
             return FeatureSpec.from_dict(self.feature_spec_dict)
         except Exception:
@@ -205,6 +206,11 @@ class ScoringBundle:
             "tiers": self.tiers.to_dict(),
             "metadata": self.metadata,
             "config": self.config,
+            "rfm_segmenter": (
+                self.rfm_segmenter.to_dict()
+                if self.rfm_segmenter is not None and hasattr(self.rfm_segmenter, "to_dict")
+                else None
+            ),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -217,7 +223,7 @@ class ScoringBundle:
                 json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str), encoding="utf-8"
             )
             (tmp / _MODEL).write_text(self.booster.model_to_string(), encoding="utf-8")
-            if self.rfm_segmenter is not None:
+            if self.rfm_segmenter is not None and not hasattr(self.rfm_segmenter, "to_dict"):
                 joblib.dump(self.rfm_segmenter, tmp / _RFM)
             if dest.exists():
                 shutil.rmtree(dest)
@@ -239,6 +245,10 @@ class ScoringBundle:
         d = json.loads((p / _JSON).read_text(encoding="utf-8"))
         booster = lgb.Booster(model_str=(p / _MODEL).read_text(encoding="utf-8"))
         rfm = joblib.load(p / _RFM) if (p / _RFM).is_file() else None
+        if d.get("rfm_segmenter"):
+            from mlscore.features.rfm import RFMSegmenter
+
+            rfm = RFMSegmenter.from_dict(d["rfm_segmenter"])
         return cls(
             target=d["target"],
             target_config=d["target_config"],

@@ -21,7 +21,7 @@ import pandas as pd
 
 from mlscore.errors import InsufficientDataError
 
-__all__ = ["TimeSplit", "split_cutoffs", "split_frame"]
+__all__ = ["TimeSplit", "as_timestamps", "split_cutoffs", "split_frame"]
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,28 @@ class TimeSplit:
         }
 
 
+def as_timestamps(values: object) -> pd.Series:
+    """Cutoffs as naive-UTC ``datetime64`` values.
+
+    Integers are epoch seconds (the canonical time unit of mlscore tables);
+    aware timestamps are converted to UTC.
+
+    Examples
+    --------
+    >>> as_timestamps(pd.Series([86400])).iloc[0]
+    Timestamp('1970-01-02 00:00:00')
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values))  # type: ignore[call-overload]
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return pd.to_datetime(s.astype("int64"), unit="s")
+    out = pd.to_datetime(s)
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
 def _normalise(cutoffs: Iterable[object]) -> list[pd.Timestamp]:
-    out = set()
-    for c in cutoffs:
-        t = pd.Timestamp(c)
-        if t.tzinfo is not None:
-            t = t.tz_convert("UTC").tz_localize(None)
-        out.add(t)
-    return sorted(out)
+    return sorted({pd.Timestamp(t) for t in as_timestamps(pd.Series(list(cutoffs)))})
 
 
 def split_cutoffs(
@@ -79,7 +93,7 @@ def split_cutoffs(
     Parameters
     ----------
     cutoffs
-        Cutoff dates (duplicates allowed; naive = UTC).
+        Cutoff dates (duplicates allowed; naive = UTC; integers = epoch seconds).
     horizon_days
         Length of the label window ``[c, c + horizon)``.
     validation_cutoffs, test_cutoffs
@@ -165,9 +179,7 @@ def split_frame(
     frame: pd.DataFrame, split: TimeSplit, *, cutoff_column: str = "cutoff"
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Rows of ``frame`` in the train, validation and test slices (purged rows dropped)."""
-    col = pd.to_datetime(frame[cutoff_column])
-    if getattr(col.dt, "tz", None) is not None:
-        col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+    col = as_timestamps(frame[cutoff_column])
     parts = []
     for cs in (split.train, split.validation, split.test):
         mask = col.isin(list(cs))

@@ -6,7 +6,9 @@ events with ``c <= timestamp < c + horizon``. Cutoffs are split by time
 (:func:`~mlscore.modeling.split.split_cutoffs`): the model is fitted on the
 oldest cutoffs, early-stopped and calibrated on the validation cutoffs, and
 reported on the newest (test) cutoff, together with the baselines on the very
-same test rows. Nothing here touches MLflow.
+same test rows. :func:`fit_target` never touches MLflow; :func:`train` (all targets, from the
+canonical tables) logs each fit with :mod:`mlscore.tracking`, registers it and
+applies the champion/challenger gate.
 """
 
 from __future__ import annotations
@@ -22,20 +24,24 @@ import pandas as pd
 
 import mlscore
 from mlscore.config import ProjectConfig
+from mlscore.data.tables import Tables
 from mlscore.errors import ConfigError, InsufficientDataError
 from mlscore.modeling.baselines import BASELINE_PREFIX, BaselineScore, baseline_scores
 from mlscore.modeling.bundle import ScoringBundle, TierRule
 from mlscore.modeling.calibration import select_calibrator
 from mlscore.modeling.metrics import binary_metrics, decile_table
-from mlscore.modeling.split import TimeSplit, split_cutoffs, split_frame
+from mlscore.modeling.split import TimeSplit, as_timestamps, split_cutoffs, split_frame
 
 __all__ = [
     "DEFAULT_PARAMS",
     "ID_COLUMNS",
     "FitResult",
+    "TrainResult",
     "feature_spec_of",
     "fit_target",
     "lightgbm_params",
+    "planned_cutoffs",
+    "train",
 ]
 
 log = logging.getLogger(__name__)
@@ -300,7 +306,7 @@ def fit_target(
     booster = boosters[chosen]
 
     margin_va = np.asarray(booster.predict(x_va, raw_score=True), dtype=np.float64)
-    groups = pd.to_datetime(valid["cutoff"]).to_numpy()
+    groups = as_timestamps(valid["cutoff"]).to_numpy()
     calibrator, comparison = select_calibrator(
         margin_va, y_va, method=config.model.calibration, groups=groups
     )
@@ -408,3 +414,153 @@ def fit_target(
         input_example=_input_example(train, names),
         kind_auc=kind_auc,
     )
+
+
+@dataclass
+class TrainResult:
+    """One target's training: the fit, and (when tracked) the run and gate decision."""
+
+    fit: FitResult
+    run: Any | None = None  # mlscore.tracking.TrackedRun
+
+    @property
+    def target(self) -> str:
+        return self.fit.target
+
+    @property
+    def bundle(self) -> ScoringBundle:
+        return self.fit.bundle
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.fit.metrics
+
+    @property
+    def run_id(self) -> str | None:
+        return None if self.run is None else str(self.run.run_id)
+
+    @property
+    def version(self) -> str | None:
+        return None if self.run is None else str(self.run.version)
+
+    @property
+    def gate(self) -> Any | None:
+        return None if self.run is None else self.run.gate
+
+
+def _points_artifacts(fit: FitResult) -> dict[str, Any]:
+    """The learned points table (aggregates per event type), when the explain module has it."""
+    try:
+        from mlscore.explain.points_table import points_table_bundle
+    except ImportError:
+        return {}
+    try:
+        table = points_table_bundle(fit.bundle, fit.test_frame)
+    except Exception as err:  # explanations must never block a retraining
+        log.warning("learned points table not logged: %s", err)
+        return {}
+    return {"learned_points_table.csv": table} if isinstance(table, pd.DataFrame) else {}
+
+
+def planned_cutoffs(tables: Tables, *, config: ProjectConfig, target: str) -> list[int]:
+    """Training cutoffs (epoch seconds, oldest first) of one target.
+
+    Starts from :func:`mlscore.features.plan_cutoffs` (matured cutoffs every
+    ``training.every_days`` back from the newest). With ``training.purge`` the
+    purged split drops the cutoffs whose label windows reach into the next
+    slice; the plan is then extended backwards, same spacing, until
+    ``training.n_cutoffs`` cutoffs are *used* (train + validation + test), or
+    the history (first event, ``training.first_cutoff``) runs out.
+    """
+    from mlscore.features import plan_cutoffs
+
+    base = sorted(int(c) for c in plan_cutoffs(tables, config, target))
+    tr = config.training
+    if not tr.purge or len(base) < 2:
+        return base
+    horizon = config.targets[target].horizon_days
+    step = tr.every_days * 86_400
+    first_ts = tables.min_ts() if hasattr(tables, "min_ts") else None
+    oldest = None
+    if tr.first_cutoff is not None:
+        oldest = int(pd.Timestamp(tr.first_cutoff).tz_localize("UTC").timestamp())
+
+    def used(cs: list[int]) -> int:
+        try:
+            s = split_cutoffs(
+                pd.to_datetime(cs, unit="s"),
+                horizon_days=horizon,
+                validation_cutoffs=tr.validation_cutoffs,
+                test_cutoffs=tr.test_cutoffs,
+                purge=True,
+            )
+        except InsufficientDataError:
+            return 0
+        return len(s.train) + len(s.validation) + len(s.test)
+
+    cs = list(base)
+    for _ in range(10 * tr.n_cutoffs):
+        if used(cs) >= tr.n_cutoffs:
+            break
+        c = cs[0] - step
+        if (first_ts is not None and c <= first_ts) or (oldest is not None and c < oldest):
+            break
+        cs.insert(0, c)
+    if len(cs) > len(base):
+        log.info(
+            "target %s: %d cutoffs planned so that the purged split uses %d",
+            target,
+            len(cs),
+            used(cs),
+        )
+    return cs
+
+
+def train(
+    tables: Tables,
+    *,
+    config: ProjectConfig,
+    target: str | None = None,
+    track: bool = True,
+) -> list[TrainResult]:
+    """Train every configured target (or one), tracked and gated in MLflow.
+
+    Parameters
+    ----------
+    tables
+        Canonical tables (:func:`mlscore.data.load_tables`).
+    config
+        The project config.
+    target
+        Only this target (default: all of ``config.targets``).
+    track
+        Log to MLflow, register and apply the champion/challenger gate.
+
+    Returns
+    -------
+    list of TrainResult
+    """
+    from mlscore.features import RFMSegmenter, build_training_set
+
+    if target is not None and target not in config.targets:
+        raise ConfigError(f"unknown target {target!r}; configured: {sorted(config.targets)}")
+    names = [target] if target is not None else list(config.targets)
+    has_tx = tables.transactions is not None and not tables.transactions.empty
+    out = []
+    for name in names:
+        cutoffs = planned_cutoffs(tables, config=config, target=name)
+        training_set = build_training_set(tables, config=config, target=name, cutoffs=cutoffs)
+        log.info("target %s: training set of %d rows", name, len(training_set))
+        fit = fit_target(
+            training_set,
+            config=config,
+            target=name,
+            rfm_segmenter=RFMSegmenter() if has_tx else None,
+        )
+        run = None
+        if track:
+            from mlscore import tracking
+
+            run = tracking.log_training(fit, config=config, extra_artifacts=_points_artifacts(fit))
+        out.append(TrainResult(fit=fit, run=run))
+    return out
