@@ -86,6 +86,18 @@ def test_report_renders_searches_sorts_offline(tmp_path: Path, lang: str) -> Non
         page.fill("#mls-search", "")
         assert len(_rows(page)) == 25
 
+        # the segment filter keeps only that segment's customers
+        page.select_option("#mls-segment", label="dormant")
+        shown = page.eval_on_selector_all(
+            "#mls-table tbody tr", "rows => rows.map(r => r.cells[3].textContent)"
+        )
+        assert len(shown) == 25 and set(shown) == {"dormant"}
+        n_dormant = int((df["segment"] == "dormant").sum())
+        assert f"{n_dormant:,}".replace(",", "\u202f" if lang == "fr" else ",") in page.inner_text(
+            "#mls-info"
+        )
+        page.select_option("#mls-segment", value="-1")
+
         # sorting: a click on the id header sorts ids ascending
         page.click("#mls-table th[data-key='id']")
         assert _rows(page)[:3] == sorted(df["customer_id"])[:3]

@@ -14,6 +14,7 @@ from _report_helpers import TRICKY_ID, make_cards, make_points, make_predictions
 import mlscore.report._i18n
 import mlscore.report._svg
 import mlscore.report.board
+import mlscore.report.inputs
 from mlscore.errors import DataError
 from mlscore.report import ModelCard, render_report, write_report
 from mlscore.report._i18n import STRINGS
@@ -39,7 +40,8 @@ def _tiny() -> pd.DataFrame:
 
 
 def test_doctests_of_report_modules() -> None:
-    for mod in (mlscore.report._i18n, mlscore.report._svg, mlscore.report.board):
+    mods = (mlscore.report._i18n, mlscore.report._svg, mlscore.report.board, mlscore.report.inputs)
+    for mod in mods:
         res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert res.failed == 0, mod.__name__
 
