@@ -72,6 +72,8 @@ def _frame(df: pd.DataFrame | None, name: str, refused: set[str] | None) -> pd.D
         )
     if refused:
         frame = frame[~frame["customer_id"].isin(refused)]
+    if name == "customers":
+        frame = frame.drop_duplicates("customer_id", keep="last")
     return frame
 
 
@@ -108,7 +110,9 @@ def _run(
         raise DataError("no cutoff given: pass at least one cutoff")
     eng = engine if engine is not None else DuckDBEngine()
     eng.register(prepare_relations(tables, cutoffs))
-    rendered = render_features_sql(spec, c0=min(cutoffs), extra_events=extra_events)
+    rendered = render_features_sql(
+        spec, c0=min(cutoffs), extra_events=extra_events, single_cutoff=len(set(cutoffs)) == 1
+    )
     df = eng.query(rendered.sql)
     df = df.rename(columns=rendered.columns)
     df["customer_id"] = df["customer_id"].astype(str)

@@ -98,11 +98,20 @@ def _win(col: str, days: int) -> str:
     return f"{col}.ts >= k.cutoff - {days * DAY}"
 
 
+def _cnt(cond: str) -> str:
+    return f"COUNT(*) FILTER (WHERE {cond})"
+
+
+def _agg(fn: str, x: str, cond: str) -> str:
+    return f"{fn}({x}) FILTER (WHERE {cond})"
+
+
 def render_features_sql(
     spec: FeatureSpec,
     *,
     c0: int,
     extra_events: Sequence[str] = (),
+    single_cutoff: bool = False,
 ) -> RenderedSQL:
     """SQL computing every feature of ``spec`` for every row of ``cutoffs``.
 
@@ -119,6 +128,8 @@ def render_features_sql(
     extra_events
         Event types whose count before the cutoff is also returned, as
         internal columns ``_n_event_<i>`` (in this order) — used by populations.
+    single_cutoff
+        ``cutoffs`` holds one row: skip the accumulation over cutoffs.
 
     Returns
     -------
@@ -128,21 +139,23 @@ def render_features_sql(
         ``_last_purchase_ts``, ``_purchase_n``, ``_n_event_<i>``.
     """
     H = spec.max_history_days
-    windowed_history = H is not None
-    bucket_i = f"e.ts >= k.cutoff - {H * DAY}" if H is not None else "e.ts >= k.prev_cutoff"
+    plain_parts = H is not None or single_cutoff
     bucket_t = f"t.ts >= k.cutoff - {H * DAY}" if H is not None else "t.ts >= k.prev_cutoff"
+    if single_cutoff and H is None:
+        bucket_t = "1 = 1"
     hs = spec.handset
     L = hs.lookback_days
 
-    ia = _Cols("i")
+    ib = _Cols("b")  # interactions, all-history partials per cutoff bucket
+    iw = _Cols("w")  # interactions, windowed aggregates
     ta = _Cols("t")
     ad = _Cols("a")
-    # cumulative partial aggregates: (alias, kind) with kind in sum/max/min
-    cum_parts: list[tuple[str, str]] = []
+    # cumulative partial aggregates: alias -> kind (sum/max/min)
+    cum_parts: dict[str, str] = {}
 
     def part(cols: _Cols, expr: str, kind: str) -> str:
         alias = cols.add(expr)
-        cum_parts.append((alias, kind))
+        cum_parts[alias] = kind
         return alias
 
     feat: dict[str, str] = {}  # feature name -> final expression
@@ -152,110 +165,106 @@ def render_features_sql(
         return f"{float(days * DAY)!r}"
 
     tracked = list(dict.fromkeys([*spec.event_types, *extra_events]))
+    weights = [(ev, wt) for ev, wt in sorted(hs.weights.items()) if wt != 0]
+    # integer codes of the event types and channels the SQL looks at
+    codes = {e: i for i, e in enumerate(dict.fromkeys([*tracked, *spec.value_events]))}
+    for ev, _ in weights:
+        codes.setdefault(ev, len(codes))
+    ch_codes = {c: i for i, c in enumerate(spec.channels)}
+
+    def is_ev(e: str) -> str:
+        return f"e.ev = {codes[e]}"
+
     ev_n: dict[str, str] = {}
     i_first = i_last = None
+    hs_pts = None
     if spec.has_interactions:
+        # stage 2 of the two-stage aggregation: pivot the per-(customer, cutoff, event
+        # [, channel]) partial aggregates of stage 1 (CTEs ib and iw) into columns
+        wins = list(spec.windows_days)
         for e in tracked:
-            ce = f"e.event = {lit(e)}"
-            ev_n[e] = part(ia, f"SUM(CASE WHEN {ce} AND {bucket_i} THEN 1 ELSE 0 END)", "sum")
+            ev_n[e] = part(ib, f"SUM(n) FILTER (WHERE {is_ev(e)})", "sum")
         for e in spec.event_types:
-            ce = f"e.event = {lit(e)}"
-            for w in spec.windows_days:
-                a = ia.add(f"SUM(CASE WHEN {ce} AND {_win('e', w)} THEN 1 ELSE 0 END)")
+            for wi, w in enumerate(wins):
+                a = iw.add(f"SUM(n{wi}) FILTER (WHERE {is_ev(e)})")
                 feat[feature_name(FeatureDef(e, "count", w))] = _int(a)
             feat[feature_name(FeatureDef(e, "count"))] = _int(ev_n[e])
-            for h in spec.half_lives_days:
-                a = part(
-                    ia,
-                    f"SUM(CASE WHEN {ce} AND {bucket_i} "
-                    f"THEN POWER(2.0, (e.ts - {c0}) / {p(h)}) ELSE 0.0 END)",
-                    "sum",
-                )
+            for hi, h in enumerate(spec.half_lives_days):
+                a = part(ib, f"SUM(d{hi}) FILTER (WHERE {is_ev(e)})", "sum")
                 feat[feature_name(FeatureDef(e, "decayed", None, h))] = (
                     f"COALESCE({a}, 0.0) * POWER(2.0, ({c0} - cutoff) / {p(h)})"
                 )
-            a = part(ia, f"MAX(CASE WHEN {ce} AND {bucket_i} THEN e.ts END)", "max")
+            a = part(ib, f"MAX(last_ts) FILTER (WHERE {is_ev(e)})", "max")
             feat[feature_name(FeatureDef(e, "days_since_last"))] = f"(cutoff - {a}) / {p(1)}"
         for e in spec.value_events:
-            ce = f"e.event = {lit(e)} AND e.value IS NOT NULL"
-            for w in spec.windows_days:
-                s = ia.add(f"SUM(CASE WHEN {ce} AND {_win('e', w)} THEN e.value ELSE 0.0 END)")
-                n = ia.add(f"SUM(CASE WHEN {ce} AND {_win('e', w)} THEN 1 ELSE 0 END)")
+            for wi, w in enumerate(wins):
+                sm = iw.add(f"SUM(vs{wi}) FILTER (WHERE {is_ev(e)})")
+                n = iw.add(f"SUM(vn{wi}) FILTER (WHERE {is_ev(e)})")
                 feat[feature_name(FeatureDef(e, "value_mean", w))] = (
-                    f"CASE WHEN {n} > 0 THEN {s} / {n} END"
+                    f"CASE WHEN {n} > 0 THEN {sm} / {n} END"
                 )
         ev_w: dict[int, str] = {}
-        for w in spec.windows_days:
-            ev_w[w] = ia.add(f"SUM(CASE WHEN {_win('e', w)} THEN 1 ELSE 0 END)")
+        for wi, w in enumerate(wins):
+            ev_w[w] = iw.add(f"SUM(n{wi})")
             feat[feature_name(FeatureDef("activity", "count", w))] = _int(ev_w[w])
         T = spec.trend_days
-        recent = ia.add(f"SUM(CASE WHEN {_win('e', T)} THEN 1 ELSE 0 END)")
-        earlier = ia.add(
-            f"SUM(CASE WHEN {_win('e', 2 * T)} AND e.ts < k.cutoff - {T * DAY} THEN 1 ELSE 0 END)"
-        )
+        recent = iw.add("SUM(tr)")
+        earlier = iw.add("SUM(te)")
         feat[feature_name(FeatureDef("activity", "trend", T))] = (
             f"CAST(COALESCE({recent}, 0) AS DOUBLE) / (COALESCE({earlier}, 0) + 1.0)"
         )
         for c in spec.channels:
-            for w in spec.windows_days:
-                a = ia.add(
-                    f"SUM(CASE WHEN e.channel = {lit(c)} AND {_win('e', w)} THEN 1 ELSE 0 END)"
-                )
+            for wi, w in enumerate(wins):
+                a = iw.add(f"SUM(n{wi}) FILTER (WHERE e.ch = {ch_codes[c]})")
                 feat[feature_name(FeatureDef(c, "channel_share", w))] = (
-                    f"CASE WHEN {ev_w[w]} > 0 THEN CAST({a} AS DOUBLE) / {ev_w[w]} END"
+                    f"CASE WHEN {ev_w[w]} > 0 THEN CAST(COALESCE({a}, 0) AS DOUBLE) / {ev_w[w]} END"
                 )
-        i_first = part(ia, f"MIN(CASE WHEN {bucket_i} THEN e.ts END)", "min")
-        i_last = part(ia, f"MAX(CASE WHEN {bucket_i} THEN e.ts END)", "max")
-        weights = [(ev, wt) for ev, wt in hs.weights.items() if wt != 0]
+        i_first = part(ib, "MIN(first_ts)", "min")
+        i_last = part(ib, "MAX(last_ts)", "max")
         if weights:
-            case = "CASE e.event " + " ".join(f"WHEN {lit(ev)} THEN {wt!r}" for ev, wt in weights)
+            case = "CASE e.ev " + " ".join(f"WHEN {codes[ev]} THEN {wt!r}" for ev, wt in weights)
             case += " ELSE 0.0 END"
             if L is not None:
-                hs_pts = ia.add(f"SUM(CASE WHEN {_win('e', L)} THEN {case} ELSE 0.0 END)")
+                hs_pts = iw.add(f"SUM(nl * {case})")
             else:
-                hs_pts = part(ia, f"SUM(CASE WHEN {bucket_i} THEN {case} ELSE 0.0 END)", "sum")
-        else:
-            hs_pts = None
-    else:
-        hs_pts = None
+                hs_pts = part(ib, f"SUM(n * {case})", "sum")
     for i, e in enumerate(extra_events):
         internal[f"_n_event_{i}"] = _int(ev_n[e]) if e in ev_n else "0"
 
-    t_first = t_last = p_last = p_n = None
+    t_first = t_last = p_last = None
     if spec.has_transactions:
         buy = "t.amount > 0"
-        p_n = part(ta, f"SUM(CASE WHEN {buy} AND {bucket_t} THEN 1 ELSE 0 END)", "sum")
-        p_sum = part(ta, f"SUM(CASE WHEN {buy} AND {bucket_t} THEN t.amount ELSE 0.0 END)", "sum")
-        p_last = part(ta, f"MAX(CASE WHEN {buy} AND {bucket_t} THEN t.ts END)", "max")
+        p_n = part(ta, _cnt(f"{buy} AND {bucket_t}"), "sum")
+        p_sum = part(ta, _agg("SUM", "t.amount", f"{buy} AND {bucket_t}"), "sum")
+        p_last = part(ta, _agg("MAX", "t.ts", f"{buy} AND {bucket_t}"), "max")
         gap_ok = f"{buy} AND {bucket_t} AND t.prev_ts IS NOT NULL"
         if H is not None:
             gap_ok += f" AND t.prev_ts >= k.cutoff - {H * DAY}"
-        g_n = part(ta, f"SUM(CASE WHEN {gap_ok} THEN 1 ELSE 0 END)", "sum")
-        g_s = part(ta, f"SUM(CASE WHEN {gap_ok} THEN t.gap ELSE 0.0 END)", "sum")
-        g_q = part(ta, f"SUM(CASE WHEN {gap_ok} THEN t.gap * t.gap ELSE 0.0 END)", "sum")
-        r_n = part(ta, f"SUM(CASE WHEN t.amount < 0 AND {bucket_t} THEN 1 ELSE 0 END)", "sum")
-        r_s = part(
-            ta, f"SUM(CASE WHEN t.amount < 0 AND {bucket_t} THEN -t.amount ELSE 0.0 END)", "sum"
-        )
-        t_first = part(ta, f"MIN(CASE WHEN {bucket_t} THEN t.ts END)", "min")
-        t_last = part(ta, f"MAX(CASE WHEN {bucket_t} THEN t.ts END)", "max")
+        g_n = part(ta, _cnt(gap_ok), "sum")
+        g_s = part(ta, _agg("SUM", "t.gap", gap_ok), "sum")
+        # spread: shifted by the customer's first gap (a constant) against cancellation
+        g_d = part(ta, _agg("SUM", "t.dgap", gap_ok), "sum")
+        g_q = part(ta, _agg("SUM", "t.dgap * t.dgap", gap_ok), "sum")
+        r_n = part(ta, _cnt(f"t.amount < 0 AND {bucket_t}"), "sum")
+        r_s = part(ta, _agg("SUM", "-t.amount", f"t.amount < 0 AND {bucket_t}"), "sum")
+        t_first = part(ta, _agg("MIN", "t.ts", bucket_t), "min")
+        t_last = part(ta, _agg("MAX", "t.ts", bucket_t), "max")
         dslp = f"(cutoff - {p_last}) / {p(1)}"
         feat["days_since_last_purchase"] = dslp
         for w in spec.rfm_windows_days:
-            n = ta.add(f"SUM(CASE WHEN {buy} AND {_win('t', w)} THEN 1 ELSE 0 END)")
-            s = ta.add(f"SUM(CASE WHEN {buy} AND {_win('t', w)} THEN t.amount ELSE 0.0 END)")
+            n = ta.add(_cnt(f"{buy} AND {_win('t', w)}"))
+            sm = ta.add(_agg("SUM", "t.amount", f"{buy} AND {_win('t', w)}"))
             feat[feature_name(FeatureDef("purchase", "count", w))] = _int(n)
-            feat[feature_name(FeatureDef("purchase", "amount_sum", w))] = f"COALESCE({s}, 0.0)"
+            feat[feature_name(FeatureDef("purchase", "amount_sum", w))] = f"COALESCE({sm}, 0.0)"
             feat[feature_name(FeatureDef("purchase", "amount_mean", w))] = (
-                f"CASE WHEN {n} > 0 THEN {s} / {n} END"
+                f"CASE WHEN {n} > 0 THEN {sm} / {n} END"
             )
         feat["purchase_count_total"] = _int(p_n)
         feat["amount_sum_total"] = f"COALESCE({p_sum}, 0.0)"
         feat["amount_mean_total"] = f"CASE WHEN {p_n} > 0 THEN {p_sum} / {p_n} END"
-        gap_mean = f"CASE WHEN {g_n} > 0 THEN {g_s} / {g_n} END"
-        feat["purchase_gap_mean_days"] = gap_mean
+        feat["purchase_gap_mean_days"] = f"CASE WHEN {g_n} > 0 THEN {g_s} / {g_n} END"
         feat["purchase_gap_std_days"] = (
-            f"CASE WHEN {g_n} > 1 THEN SQRT(GREATEST(({g_q} - {g_s} * {g_s} / {g_n}) "
+            f"CASE WHEN {g_n} > 1 THEN SQRT(GREATEST(({g_q} - {g_d} * {g_d} / {g_n}) "
             f"/ ({g_n} - 1), 0.0)) END"
         )
         feat["purchase_overdue_ratio"] = (
@@ -288,10 +297,7 @@ def render_features_sql(
     if H is not None:
         Wa = min(Wa, H)
     for w in spec.windows_days:
-        a = ad.add(
-            f"COUNT(DISTINCT CASE WHEN {_win('u', min(w, Wa))} "
-            f"THEN FLOOR((k.cutoff - 1 - u.ts) / {p(1)}) END)"
-        )
+        a = ad.add(_cnt(f"d.day < {min(w, Wa)}"))
         feat[feature_name(FeatureDef("activity", "active_days", w))] = _int(a)
 
     # handset points baseline
@@ -307,33 +313,89 @@ def render_features_sql(
     sources: list[str] = []
     if spec.has_interactions:
         Wi = max([*spec.windows_days, 2 * spec.trend_days, *([L] if L else [])])
-        lo = (
-            f"k.cutoff - {H * DAY}"
-            if H is not None
-            else f"LEAST(k.cutoff - {Wi * DAY}, k.prev_cutoff)"
+        if H is not None:
+            lo = f"k.cutoff - {H * DAY}"
+        elif single_cutoff:
+            lo = f"{FAR_PAST}"
+        else:
+            lo = "k.prev_cutoff"
+        ev_case = (
+            "CASE event "
+            + " ".join(f"WHEN {lit(e)} THEN {i}" for e, i in codes.items())
+            + " ELSE -1 END"
+            if codes
+            else "-1"
+        )
+        ch_case = (
+            "CASE channel "
+            + " ".join(f"WHEN {lit(c)} THEN {i}" for c, i in ch_codes.items())
+            + " ELSE -1 END"
+            if ch_codes
+            else "-1"
+        )
+        ecoded = (
+            f"(SELECT customer_id, ts, value, {ev_case} AS ev, {ch_case} AS ch FROM interactions)"
+        )
+        wlo = Wi if H is None else min(Wi, H)
+        s1 = [f"COUNT(*) FILTER (WHERE {_win('e', w)}) AS n{wi}" for wi, w in enumerate(wins)]
+        s1.append(f"COUNT(*) FILTER (WHERE {_win('e', T)}) AS tr")
+        s1.append(
+            f"COUNT(*) FILTER (WHERE {_win('e', 2 * T)} AND e.ts < k.cutoff - {T * DAY}) AS te"
+        )
+        if spec.value_events:
+            for wi, w in enumerate(wins):
+                s1.append(f"SUM(e.value) FILTER (WHERE {_win('e', w)}) AS vs{wi}")
+                s1.append(f"COUNT(e.value) FILTER (WHERE {_win('e', w)}) AS vn{wi}")
+        if L is not None:
+            s1.append(f"COUNT(*) FILTER (WHERE {_win('e', L)}) AS nl")
+        b1 = ["COUNT(*) AS n", "MAX(e.ts) AS last_ts", "MIN(e.ts) AS first_ts"]
+        b1 += [
+            f"SUM(POWER(2.0, (e.ts - {c0}) / {p(h)})) AS d{hi}"
+            for hi, h in enumerate(spec.half_lives_days)
+        ]
+        ctes.append(
+            "ib1 AS (\n  SELECT e.customer_id, k.cutoff, e.ev,\n    "
+            + ",\n    ".join(b1)
+            + f"\n  FROM {ecoded} e\n"
+            f"  JOIN cutoffs k ON e.ts < k.cutoff AND e.ts >= {lo}\n"
+            "  GROUP BY e.customer_id, k.cutoff, e.ev)"
         )
         ctes.append(
-            f"ia AS (\n  SELECT e.customer_id, k.cutoff,\n    {ia.select()}\n"
-            f"  FROM interactions e JOIN cutoffs k ON e.ts < k.cutoff AND e.ts >= {lo}\n"
-            f"  GROUP BY e.customer_id, k.cutoff)"
+            f"ib AS (\n  SELECT e.customer_id, e.cutoff,\n    {ib.select()}\n"
+            "  FROM ib1 e GROUP BY e.customer_id, e.cutoff)"
         )
-        sources.append("ia")
+        ctes.append(
+            "iw1 AS (\n  SELECT e.customer_id, k.cutoff, e.ev, e.ch,\n    "
+            + ",\n    ".join(s1)
+            + f"\n  FROM {ecoded} e\n"
+            f"  JOIN cutoffs k ON e.ts < k.cutoff AND e.ts >= k.cutoff - {wlo * DAY}\n"
+            "  GROUP BY e.customer_id, k.cutoff, e.ev, e.ch)"
+        )
+        ctes.append(
+            f"iw AS (\n  SELECT e.customer_id, e.cutoff,\n    {iw.select()}\n"
+            "  FROM iw1 e GROUP BY e.customer_id, e.cutoff)"
+        )
+        sources += ["ib", "iw"]
     if spec.has_transactions:
         Wt = max(spec.rfm_windows_days)
-        lo = (
-            f"k.cutoff - {H * DAY}"
-            if H is not None
-            else f"LEAST(k.cutoff - {Wt * DAY}, k.prev_cutoff)"
-        )
+        if H is not None:
+            lo = f"k.cutoff - {H * DAY}"
+        elif single_cutoff:
+            lo = f"{FAR_PAST}"
+        else:
+            lo = f"LEAST(k.cutoff - {Wt * DAY}, k.prev_cutoff)"
         ctes.append(
-            "tx AS (\n  SELECT customer_id, ts, amount, prev_ts,\n"
-            f"    CASE WHEN prev_ts IS NOT NULL THEN (ts - prev_ts) / {p(1)} END AS gap\n"
-            "  FROM (SELECT customer_id, ts, amount,\n"
-            "      LAG(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS prev_ts\n"
-            "    FROM transactions WHERE amount > 0) b\n"
+            "tx AS (\n  SELECT customer_id, ts, amount, prev_ts, gap,\n"
+            "    gap - MIN(CASE WHEN rn = 2 THEN gap END) OVER (PARTITION BY customer_id) AS dgap\n"
+            "  FROM (SELECT customer_id, ts, amount, prev_ts, rn,\n"
+            f"      CASE WHEN prev_ts IS NOT NULL THEN (ts - prev_ts) / {p(1)} END AS gap\n"
+            "    FROM (SELECT customer_id, ts, amount,\n"
+            "        LAG(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS prev_ts,\n"
+            "        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY ts) AS rn\n"
+            "      FROM transactions WHERE amount > 0) b) g\n"
             "  UNION ALL\n"
             "  SELECT customer_id, ts, amount, CAST(NULL AS BIGINT) AS prev_ts,\n"
-            "    CAST(NULL AS DOUBLE) AS gap\n"
+            "    CAST(NULL AS DOUBLE) AS gap, CAST(NULL AS DOUBLE) AS dgap\n"
             "  FROM transactions WHERE NOT (amount > 0) OR amount IS NULL)"
         )
         ctes.append(
@@ -343,35 +405,44 @@ def render_features_sql(
         )
         sources.append("ta")
     ctes.append(
-        "u AS (\n  " + "\n  UNION ALL\n  ".join(union_parts) + ")",
+        "ad AS (\n  SELECT d.customer_id, d.cutoff,\n    "
+        + ad.select()
+        + "\n  FROM (SELECT DISTINCT u.customer_id, k.cutoff,\n"
+        f"      FLOOR((k.cutoff - 1 - u.ts) / {p(1)}) AS day\n"
+        "    FROM (" + " UNION ALL ".join(union_parts) + ") u\n"
+        f"    JOIN cutoffs k ON u.ts < k.cutoff AND u.ts >= k.cutoff - {Wa * DAY}) d\n"
+        "  GROUP BY d.customer_id, d.cutoff)"
     )
-    ctes.append(
-        f"ad AS (\n  SELECT u.customer_id, k.cutoff,\n    {ad.select()}\n"
-        f"  FROM u JOIN cutoffs k ON u.ts < k.cutoff AND u.ts >= k.cutoff - {Wa * DAY}\n"
-        f"  GROUP BY u.customer_id, k.cutoff)"
-    )
-    known_union = [f"SELECT customer_id, cutoff FROM {s}" for s in sources]
+    known_union = [
+        f"SELECT customer_id, CAST(MIN(ts) AS DOUBLE) AS first_ts FROM {t} GROUP BY customer_id"
+        for t, present in (
+            ("interactions", spec.has_interactions),
+            ("transactions", spec.has_transactions),
+        )
+        if present
+    ]
     known_union.append(
-        "SELECT s.customer_id, k.cutoff FROM customers s JOIN cutoffs k ON s.signup_ts < k.cutoff"
+        "SELECT customer_id, MIN(signup_ts) AS first_ts FROM customers "
+        "WHERE signup_ts IS NOT NULL GROUP BY customer_id"
     )
     ctes.append(
-        "known AS (\n  SELECT customer_id, MIN(cutoff) AS first_cutoff FROM (\n    "
+        "known AS (\n  SELECT customer_id, MIN(first_ts) AS first_ts FROM (\n    "
         + "\n    UNION ALL\n    ".join(known_union)
         + ") x GROUP BY customer_id)"
     )
     ctes.append(
         "grid AS (\n  SELECT kn.customer_id, k.cutoff FROM known kn "
-        "JOIN cutoffs k ON k.cutoff >= kn.first_cutoff)"
+        "JOIN cutoffs k ON k.cutoff > kn.first_ts)"
     )
     sel = ["g.customer_id", "g.cutoff", "s.signup_ts"]
     joins = ["LEFT JOIN customers s ON s.customer_id = g.customer_id"]
-    for name, cols in (("ia", ia), ("ta", ta), ("ad", ad)):
-        if name in sources or name == "ad":
-            sel += [f"{name}.{a}" for a, _ in cols.items]
-            joins.append(
-                f"LEFT JOIN {name} ON {name}.customer_id = g.customer_id "
-                f"AND {name}.cutoff = g.cutoff"
-            )
+    present = [(n, c) for n, c in (("ib", ib), ("iw", iw), ("ta", ta)) if n in sources]
+    present.append(("ad", ad))
+    for name, cols in present:
+        sel += [f"{name}.{a}" for a, _ in cols.items]
+        joins.append(
+            f"LEFT JOIN {name} ON {name}.customer_id = g.customer_id AND {name}.cutoff = g.cutoff"
+        )
     ctes.append(
         "j AS (\n  SELECT " + ", ".join(sel) + "\n  FROM grid g\n  " + "\n  ".join(joins) + ")"
     )
@@ -380,11 +451,10 @@ def render_features_sql(
         "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
     )
     cum_sel = ["customer_id", "cutoff", "signup_ts"]
-    present = [cols for name, cols in (("ia", ia), ("ta", ta)) if name in sources] + [ad]
-    for cols in present:
+    for _, cols in present:
         for a, _ in cols.items:
-            kind = dict(cum_parts).get(a)
-            if kind is None or windowed_history:
+            kind = cum_parts.get(a)
+            if kind is None or plain_parts:
                 cum_sel.append(a)
             elif kind == "sum":
                 cum_sel.append(f"SUM(COALESCE({a}, 0)) {over} AS {a}")

@@ -1,0 +1,239 @@
+"""Property tests: the SQL engine against the pandas reference, and point-in-time invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _features_reference import reference_features, reference_training_set
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlscore.config import ChurnTarget, ConversionTarget, config_from_dict
+from mlscore.data.tables import Tables
+from mlscore.features import FeatureSpec, build_features, build_training_set
+from mlscore.features.engine import DuckDBEngine
+
+pytestmark = pytest.mark.slow  # about a minute in all (hypothesis x DuckDB queries)
+
+D = 86400
+CUTOFFS = [100 * D, 114 * D, 128 * D]
+EVENTS = ["page_view", "pricing_view", "email_click", "survey_response", "form_submit"]
+CFG = config_from_dict(
+    {"data": {"interactions": {"path": "i.csv"}, "transactions": {"path": "t.csv"}}}
+)
+SPEC = FeatureSpec(
+    event_types=("email_click", "form_submit", "page_view", "pricing_view", "survey_response"),
+    channels=("email", "web"),
+    value_events=("survey_response",),
+    windows_days=(7, 30),
+    half_lives_days=(7, 14),
+    rfm_windows_days=(30, 90),
+    trend_days=14,
+)
+ENGINE = DuckDBEngine()
+
+# timestamps: anywhere in [0, 200 days), plus exact window/cutoff boundaries
+_boundaries = sorted(
+    {c + s for c in CUTOFFS for s in (0, -1, 1, -7 * D, -14 * D, -28 * D, -30 * D, 30 * D)}
+)
+ts_st = st.one_of(st.integers(0, 200 * D), st.sampled_from(_boundaries))
+cid_st = st.sampled_from([f"c{i}" for i in range(7)])
+
+
+@st.composite
+def tables_st(draw: st.DrawFn) -> Tables:
+    n_i = draw(st.integers(0, 40))
+    inter = pd.DataFrame(
+        {
+            "customer_id": [draw(cid_st) for _ in range(n_i)],
+            "ts": np.array([draw(ts_st) for _ in range(n_i)], dtype="int64"),
+            "event": [draw(st.sampled_from(EVENTS)) for _ in range(n_i)],
+            "channel": [draw(st.sampled_from(["web", "email", None])) for _ in range(n_i)],
+            "value": [
+                draw(st.one_of(st.just(np.nan), st.floats(0, 10, allow_nan=False)))
+                for _ in range(n_i)
+            ],
+        }
+    )
+    n_t = draw(st.integers(0, 25))
+    amounts = st.one_of(st.floats(-50, 500, allow_nan=False), st.just(0.0), st.just(10.0))
+    tx = pd.DataFrame(
+        {
+            "customer_id": [draw(cid_st) for _ in range(n_t)],
+            "ts": np.array([draw(ts_st) for _ in range(n_t)], dtype="int64"),
+            "amount": [draw(amounts) for _ in range(n_t)],
+        }
+    )
+    ids = [f"c{i}" for i in range(8)]
+    cust = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_ts": [
+                draw(st.one_of(st.just(np.nan), st.integers(0, 200 * D).map(float))) for _ in ids
+            ],
+            "consent": [draw(st.booleans()) or draw(st.booleans()) for _ in ids],
+        }
+    )
+    return Tables(inter, tx, cust)
+
+
+def assert_same(sql: pd.DataFrame, ref: pd.DataFrame, *, rtol: float = 1e-9) -> None:
+    """Exact for integer columns, ``rtol`` relative for floats, same NaN positions."""
+    keys = ["cutoff", "customer_id"]
+    a = sql.sort_values(keys).reset_index(drop=True)
+    b = ref.sort_values(keys).reset_index(drop=True)
+    assert list(a["customer_id"]) == list(b["customer_id"])
+    assert list(a["cutoff"]) == list(b["cutoff"])
+    for col in b.columns:
+        if col in keys:
+            continue
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        if a[col].dtype.kind in "iu":
+            np.testing.assert_array_equal(x, y.astype("int64"), err_msg=col)
+        else:
+            np.testing.assert_allclose(
+                x.astype(float), y.astype(float), rtol=rtol, atol=1e-12, err_msg=col
+            )
+
+
+@settings(max_examples=20)
+@given(tables_st(), st.sampled_from(CUTOFFS))
+def test_sql_equals_reference_for_one_cutoff(tables: Tables, cutoff: int) -> None:
+    sql = build_features(tables, cutoff=cutoff, config=CFG, spec=SPEC, engine=ENGINE)
+    assert_same(sql, reference_features(tables, SPEC, cutoff))
+
+
+@settings(max_examples=8)
+@given(tables_st())
+def test_sql_equals_reference_with_max_history(tables: Tables) -> None:
+    spec = FeatureSpec.from_dict({**SPEC.to_dict(), "max_history_days": 20})
+    sql = build_features(tables, cutoff=CUTOFFS[1], config=CFG, spec=spec, engine=ENGINE)
+    assert_same(sql, reference_features(tables, spec, CUTOFFS[1]))
+
+
+TARGETS = [
+    ConversionTarget(horizon_days=14),
+    ConversionTarget(outcome="event", event="form_submit", horizon_days=20, exclude_converted=True),
+    ChurnTarget(activity="purchase", horizon_days=30, lookback_days=60),
+    ChurnTarget(activity="any", horizon_days=14, lookback_days=20),
+]
+
+
+@settings(max_examples=16)
+@given(tables_st(), st.sampled_from(TARGETS))
+def test_training_set_equals_reference(tables: Tables, target: object) -> None:
+    ts = build_training_set(
+        tables, config=CFG, target=target, cutoffs=CUTOFFS, spec=SPEC, engine=ENGINE
+    )
+    ref = reference_training_set(tables, SPEC, target, CUTOFFS)  # type: ignore[arg-type]
+    assert_same(ts, ref)
+    assert ts["label"].dtype == np.int64
+    assert ts.attrs["cutoffs"] == CUTOFFS
+
+
+@st.composite
+def future_events(draw: st.DrawFn, cutoff: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = draw(st.integers(1, 10))
+    fut = st.one_of(st.just(cutoff), st.integers(cutoff, cutoff + 300 * D))
+    inter = pd.DataFrame(
+        {
+            "customer_id": [draw(st.sampled_from(["c1", "c2", "new"])) for _ in range(n)],
+            "ts": np.array([draw(fut) for _ in range(n)], dtype="int64"),
+            "event": [draw(st.sampled_from([*EVENTS, "brand_new_event"])) for _ in range(n)],
+            "channel": ["web"] * n,
+            "value": [1.0] * n,
+        }
+    )
+    tx = pd.DataFrame(
+        {
+            "customer_id": [draw(st.sampled_from(["c1", "c3", "new"])) for _ in range(n)],
+            "ts": np.array([draw(fut) for _ in range(n)], dtype="int64"),
+            "amount": [draw(st.sampled_from([10.0, -5.0])) for _ in range(n)],
+        }
+    )
+    return inter, tx
+
+
+@settings(max_examples=10)
+@given(tables_st(), st.data())
+def test_events_at_or_after_the_cutoff_change_nothing(tables: Tables, data: st.DataObject) -> None:
+    c = CUTOFFS[1]
+    before = build_features(tables, cutoff=c, config=CFG, spec=SPEC, engine=ENGINE)
+    fi, ft = data.draw(future_events(c))
+    more = Tables(
+        pd.concat([tables.interactions, fi], ignore_index=True),
+        pd.concat([tables.transactions, ft], ignore_index=True),
+        tables.customers,
+    )
+    after = build_features(more, cutoff=c, config=CFG, spec=SPEC, engine=ENGINE)
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
+    # and the features of a multi-cutoff training set do not move either
+    ts1 = build_training_set(
+        tables, config=CFG, target="conversion", cutoffs=CUTOFFS[:2], spec=SPEC, engine=ENGINE
+    )
+    ts2 = build_training_set(
+        more, config=CFG, target="conversion", cutoffs=CUTOFFS[:2], spec=SPEC, engine=ENGINE
+    )
+    feats = [c for c in ts1.columns if c != "label"]
+    pd.testing.assert_frame_equal(ts1[feats], ts2[feats], check_exact=True)
+
+
+@settings(max_examples=8)
+@given(tables_st(), st.randoms(use_true_random=False))
+def test_shuffling_rows_changes_nothing(tables: Tables, rnd: object) -> None:
+    seed = rnd.randint(0, 2**31)  # type: ignore[attr-defined]
+    shuffled = Tables(
+        tables.interactions.sample(frac=1.0, random_state=seed),  # type: ignore[union-attr]
+        tables.transactions.sample(frac=1.0, random_state=seed + 1),  # type: ignore[union-attr]
+        tables.customers.sample(frac=1.0, random_state=seed + 2),  # type: ignore[union-attr]
+    )
+    a = build_training_set(
+        tables, config=CFG, target="churn", cutoffs=CUTOFFS, spec=SPEC, engine=ENGINE
+    )
+    b = build_training_set(
+        shuffled, config=CFG, target="churn", cutoffs=CUTOFFS, spec=SPEC, engine=ENGINE
+    )
+    # float sums may differ in the last bit with the summation order: 1e-12 relative
+    assert_same(a, b, rtol=1e-12)
+
+
+@settings(max_examples=8)
+@given(tables_st(), st.sampled_from(TARGETS))
+def test_customers_without_consent_never_appear(tables: Tables, target: object) -> None:
+    cust = tables.customers
+    assert cust is not None
+    refused = set(cust.loc[~cust["consent"], "customer_id"])
+    f = build_features(tables, cutoff=CUTOFFS[2], config=CFG, spec=SPEC, engine=ENGINE)
+    assert not refused & set(f["customer_id"])
+    ts = build_training_set(
+        tables, config=CFG, target=target, cutoffs=CUTOFFS, spec=SPEC, engine=ENGINE
+    )
+    assert not refused & set(ts["customer_id"])
+
+
+def test_training_set_rows_match_single_cutoff_features() -> None:
+    rng = np.random.default_rng(7)
+    n = 3000
+    inter = pd.DataFrame(
+        {
+            "customer_id": [f"u{i}" for i in rng.integers(0, 200, n)],
+            "ts": rng.integers(0, 200 * D, n).astype("int64"),
+            "event": rng.choice(EVENTS, n),
+            "channel": rng.choice(["web", "email"], n),
+            "value": rng.uniform(0, 10, n),
+        }
+    )
+    tx = pd.DataFrame(
+        {
+            "customer_id": [f"u{i}" for i in rng.integers(0, 200, 600)],
+            "ts": rng.integers(0, 200 * D, 600).astype("int64"),
+            "amount": rng.normal(50, 60, 600),
+        }
+    )
+    t = Tables(inter, tx)
+    ts = build_training_set(t, config=CFG, target="conversion", cutoffs=CUTOFFS, spec=SPEC)
+    for c in CUTOFFS:
+        one = build_features(t, cutoff=c, config=CFG, spec=SPEC)
+        rows = ts[ts["cutoff"] == c].drop(columns="label").reset_index(drop=True)
+        assert_same(rows, one, rtol=1e-12)
