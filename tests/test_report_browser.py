@@ -39,8 +39,8 @@ def _rows(page) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("lang", ["en", "fr"])
-def test_report_renders_searches_sorts_offline(tmp_path: Path, lang: str) -> None:
+@pytest.mark.parametrize(("lang", "compress"), [("en", False), ("fr", True)])
+def test_report_renders_searches_sorts_offline(tmp_path: Path, lang: str, compress: bool) -> None:
     df = make_predictions(3000, lang=lang)
     prev = make_predictions(2900, seed=1, lang=lang)
     report = write_report(
@@ -50,7 +50,9 @@ def test_report_renders_searches_sorts_offline(tmp_path: Path, lang: str) -> Non
         points_tables=make_points(),
         previous=prev,
         lang=lang,
+        compress=compress,
     )
+    assert ('id="mls-data-gz"' in report.read_text(encoding="utf-8")) is compress
     log = PageLog()
     with chromium(tmp_path / "profile") as context:
         page = _open(context, report, log)
@@ -124,7 +126,8 @@ def test_report_with_100k_customers_stays_responsive(tmp_path: Path) -> None:
         df, tmp_path / "big.html", models=make_cards(), points_tables=make_points()
     )
     size_mb = report.stat().st_size / 1e6
-    assert size_mb < 15, f"{size_mb:.1f} MB for {n} customers"
+    assert size_mb < 5, f"{size_mb:.1f} MB for {n} customers"
+    assert 'id="mls-data-gz"' in report.read_text(encoding="utf-8")  # large: compressed
     log = PageLog()
     with chromium(tmp_path / "profile") as context:
         page = _open(context, report, log)

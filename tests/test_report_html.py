@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import doctest
+import gzip
 import json
 import re
 
@@ -22,8 +24,11 @@ from mlscore.report._i18n import STRINGS
 
 def _payload(html: str) -> dict:
     m = re.search(r'<script type="application/json" id="mls-data">(.*?)</script>', html, re.S)
+    if m is not None:
+        return json.loads(m.group(1))
+    m = re.search(r'id="mls-data-gz"[^>]*>(.*?)</script>', html, re.S)
     assert m is not None
-    return json.loads(m.group(1))
+    return json.loads(gzip.decompress(base64.b64decode(m.group(1))))
 
 
 def _tiny() -> pd.DataFrame:
@@ -176,3 +181,13 @@ def test_write_report_is_atomic_and_complete(tmp_path) -> None:
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.endswith("</html>")
     assert [p.name for p in out.parent.iterdir()] == ["report.html"]
+
+
+def test_compressed_payload_holds_the_same_rows() -> None:
+    df = make_predictions(40)
+    plain = render_report(df, compress=False)
+    packed = render_report(df, compress=True)
+    assert 'id="mls-data-gz"' in packed and 'id="mls-data"' not in packed
+    assert _payload(packed) == _payload(plain)
+    assert _payload(packed)["ids"][3] == TRICKY_ID
+    assert render_report(df) == plain  # small tables stay plain JSON by default

@@ -70,9 +70,7 @@ footer{color:var(--muted);font-size:12px;text-align:center;padding:10px}
 JS = r"""
 (function () {
   "use strict";
-  var el = document.getElementById("mls-data");
-  if (!el) { return; }
-  var D = JSON.parse(el.textContent);
+  function start(D) {
   var L = D.labels, T = D.targets, n = D.ids.length, PAGE = D.page_size;
   var lower = new Array(n);
   for (var i = 0; i < n; i++) { lower[i] = String(D.ids[i]).toLowerCase(); }
@@ -224,5 +222,21 @@ JS = r"""
   }
   timed(function () { sortOrder(); filter(); });
   document.body.setAttribute("data-table-ready", "1");
+  }
+  var plain = document.getElementById("mls-data");
+  var packed = document.getElementById("mls-data-gz");
+  if (plain) {
+    start(JSON.parse(plain.textContent));
+  } else if (packed) {
+    // large tables travel gzip-compressed (base64); the browser inflates them locally
+    if (typeof DecompressionStream === "undefined") {
+      document.getElementById("mls-info").textContent = packed.getAttribute("data-unsupported");
+      return;
+    }
+    var bin = atob(packed.textContent.trim()), bytes = new Uint8Array(bin.length);
+    for (var b = 0; b < bin.length; b++) { bytes[b] = bin.charCodeAt(b); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    new Response(stream).text().then(function (text) { start(JSON.parse(text)); });
+  }
 })();
 """

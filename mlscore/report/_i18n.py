@@ -123,6 +123,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "of": {"en": "of", "fr": "sur"},
     "matching": {"en": "matching customers", "fr": "clients correspondants"},
     "no_match": {"en": "No customer matches.", "fr": "Aucun client ne correspond."},
+    "browser_too_old": {
+        "en": "This browser cannot unpack the customer table; open the file in a recent "
+        "Chrome, Edge, Firefox or Safari.",
+        "fr": "Ce navigateur ne sait pas décompresser la table des clients ; ouvrez le "
+        "fichier dans un Chrome, Edge, Firefox ou Safari récent.",
+    },
     "noscript": {
         "en": "Enable JavaScript to browse the customer table.",
         "fr": "Activez JavaScript pour parcourir la table des clients.",
