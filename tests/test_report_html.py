@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from _report_helpers import TRICKY_ID, make_cards, make_points, make_predictions
+from hypothesis import given
+from hypothesis import strategies as st
 
 import mlscore.report._i18n
 import mlscore.report._svg
@@ -191,3 +193,31 @@ def test_compressed_payload_holds_the_same_rows() -> None:
     assert _payload(packed) == _payload(plain)
     assert _payload(packed)["ids"][3] == TRICKY_ID
     assert render_report(df) == plain  # small tables stay plain JSON by default
+
+
+@given(
+    ids=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=6, unique=True),
+    reason=st.text(max_size=20).filter(lambda r: "|" not in r and r == r.strip()),
+)
+def test_any_text_round_trips_and_cannot_break_out(ids: list[str], reason: str) -> None:
+    df = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "score_churn": 50.0,
+            "segment": ids[0],
+            "reasons_churn": reason,
+        }
+    )
+    for compress in (False, True):
+        html = render_report(df, compress=compress)
+        assert html.lower().count("</script") == 2  # data never closes a script element
+        assert html.count("<script") == 2
+        payload = _payload(html)
+        assert payload["ids"] == ids
+        assert payload["dict"]["reason"] == ([reason] if reason else [])
+
+
+def test_same_inputs_same_file() -> None:
+    kw = {"models": make_cards(), "points_tables": make_points(), "lang": "fr"}
+    df = make_predictions(30)
+    assert render_report(df, **kw) == render_report(df.copy(), **kw)
