@@ -114,8 +114,14 @@ def test_engagement_counts_decay_and_recency(feats: pd.DataFrame) -> None:
     expected = 2 ** (-10 / 14) + 2 ** (-((D - 10) / D) / 14)
     assert a["pricing_view_decayed_hl14"] == pytest.approx(expected, rel=1e-12)
     assert a["days_since_last_pricing_view"] == pytest.approx((D - 10) / D, rel=1e-12)
-    assert a["form_submit_count_total"] == 0
-    assert math.isnan(a["days_since_last_form_submit"])
+    # form_submit happens only after the cutoff: not in the spec made as of the cutoff...
+    assert "form_submit_count_total" not in feats.columns
+    # ...and a spec that has it (e.g. made on all the data) gives 0 and NaN
+    spec = FeatureSpec.from_config(_cfg(), _tables())
+    full = build_features(_tables(), cutoff=C, config=_cfg(), spec=spec).set_index("customer_id")
+    assert full.loc["a", "form_submit_count_total"] == 0
+    assert math.isnan(full.loc["a", "days_since_last_form_submit"])
+    assert full.loc["a", "pricing_view_count_total"] == 2
     assert a["email_click_count_7d"] == 1  # day 5 is inside [day 3, day 10)
     assert feats.loc["b", "email_click_count_total"] == 0
     assert feats.loc["d", "pricing_view_decayed_hl14"] == 0.0

@@ -34,7 +34,7 @@ def features_command(
     from mlscore.config import load_config
     from mlscore.data import load_tables
     from mlscore.errors import ConfigError
-    from mlscore.features import FeatureSpec, build_features, get_target, population
+    from mlscore.features import FeatureSpec, as_epoch, build_features, get_target, population
     from mlscore.io import write_table
 
     try:
@@ -54,7 +54,7 @@ def features_command(
         task = progress.add_task("loading tables", total=4)
         tables = load_tables(cfg)
         progress.update(task, advance=1, description="freezing the feature spec")
-        spec = FeatureSpec.from_config(cfg, tables)
+        spec = FeatureSpec.from_config(cfg, tables, cutoff=as_epoch(cutoff))
         progress.update(task, advance=1, description="computing features")
         df = build_features(tables, cutoff=cutoff, config=cfg, spec=spec)
         if target is not None:
@@ -62,6 +62,7 @@ def features_command(
             ids = set(population(tables, cutoff=cutoff, target=tgt))
             df = df[df["customer_id"].isin(ids)].reset_index(drop=True)
         progress.update(task, advance=1, description=f"writing {out}")
+        df.attrs = {}  # the FeatureSpec object is not JSON: keep it out of the Parquet metadata
         write_table(df, out)
         progress.update(task, advance=1)
     console.print(

@@ -170,7 +170,7 @@ def build_features(
         Project configuration (its ``features`` section makes the spec).
     spec
         The frozen spec to reuse (scoring); default: made from ``config`` and
-        ``tables`` (training).
+        what ``tables`` show before the cutoff (training).
     engine
         SQL engine; default a fresh :class:`DuckDBEngine` (2 threads).
 
@@ -183,8 +183,8 @@ def build_features(
         ``spec.feature_names`` in order, ``baseline_handset_points``. The spec
         is in ``df.attrs["feature_spec"]`` (a :class:`FeatureSpec`).
     """
-    spec = spec if spec is not None else FeatureSpec.from_config(config, tables)
     c = as_epoch(cutoff)
+    spec = spec if spec is not None else FeatureSpec.from_config(config, tables, cutoff=c)
     df = _run(tables, spec, [c], engine)
     df = df[[col for col in df.columns if not col.startswith("_")]]
     df.attrs["feature_spec"] = spec
@@ -234,7 +234,8 @@ def build_training_set(
     cutoffs
         Cutoffs (epoch seconds or dates); default :func:`plan_cutoffs`.
     spec
-        Frozen spec to reuse; default made from ``config`` and ``tables``.
+        Frozen spec to reuse; default made from ``config`` and what ``tables``
+        show before the newest cutoff.
     engine
         SQL engine; default a fresh :class:`DuckDBEngine`.
 
@@ -245,11 +246,12 @@ def build_training_set(
         ``attrs["feature_spec"]`` and ``attrs["cutoffs"]`` (epoch seconds).
     """
     name, tgt = get_target(config, target)
-    spec = spec if spec is not None else FeatureSpec.from_config(config, tables)
     if cutoffs is None:
         cs = plan_cutoffs(tables, config, name)
     else:
         cs = sorted({as_epoch(c) for c in cutoffs})
+    if spec is None:
+        spec = FeatureSpec.from_config(config, tables, cutoff=max(cs))
     extra = [str(tgt.event)] if isinstance(tgt, ConversionTarget) and tgt.outcome == "event" else []
     eng = engine if engine is not None else DuckDBEngine()
     df = _run(tables, spec, cs, eng, extra_events=extra)

@@ -103,19 +103,41 @@ class FeatureSpec:
     # ------------------------------------------------------------------ build
 
     @classmethod
-    def from_config(cls, config: ProjectConfig, tables: Tables) -> FeatureSpec:
+    def from_config(
+        cls, config: ProjectConfig, tables: Tables, *, cutoff: int | None = None
+    ) -> FeatureSpec:
         """Freeze the spec of ``config.features`` against the training ``tables``.
 
         ``events: all`` becomes every event type seen in ``tables.interactions``;
         channels are those seen; value events are those (of the allowed ones) with
         at least one numeric value; categorical attributes get their codes from
         the sorted distinct values of the customers table.
+
+        With ``cutoff`` (epoch seconds), only what is visible before it is
+        used: interactions with ``ts < cutoff`` and the customers known before
+        it, so that later rows never change the spec of an earlier cutoff.
         """
         fc = config.features
         inter = tables.interactions
         has_inter = inter is not None
         has_tx = tables.transactions is not None
-        seen = tables.event_types()
+        cust = tables.customers
+        if cutoff is not None:
+            if inter is not None:
+                inter = inter[inter["ts"] < cutoff]
+            if cust is not None:
+                known: set[str] = set()
+                for t in (inter, tables.transactions):
+                    if t is not None:
+                        known |= set(t.loc[t["ts"] < cutoff, "customer_id"].astype(str))
+                mask = cust["customer_id"].astype(str).isin(known)
+                if "signup_ts" in cust.columns:
+                    mask |= cust["signup_ts"] < cutoff
+                cust = cust[mask]
+        if inter is None or inter.empty:
+            seen: list[str] = []
+        else:
+            seen = sorted(str(e) for e in inter["event"].dropna().unique())
         events = tuple(seen) if fc.events == "all" else tuple(sorted(set(fc.events)))
         channels: tuple[str, ...] = ()
         value_events: tuple[str, ...] = ()
@@ -127,7 +149,6 @@ class FeatureSpec:
                 allowed = set(events) if fc.value_events == "all" else set(fc.value_events)
                 value_events = tuple(sorted(str(e) for e in has_value if str(e) in allowed))
         attrs: list[AttributeSpec] = []
-        cust = tables.customers
         for name in tables.attributes:
             if cust is None or name not in cust.columns:
                 raise ConfigError(
