@@ -12,6 +12,7 @@ from rich.table import Table
 
 from mlscore.cli.app import command, console
 from mlscore.config import load_config
+from mlscore.errors import ConfigError
 
 __all__ = [
     "export_model_command",
@@ -106,6 +107,8 @@ def train_command(
     from mlscore.modeling.train import train
 
     cfg = load_config(config)
+    if target is not None and target not in cfg.targets:
+        raise ConfigError(f"unknown target {target!r}; configured: {sorted(cfg.targets)}")
     tables = load_tables(cfg)
     for result in train(tables, config=cfg, target=target):
         print_train_result(result)
