@@ -62,7 +62,8 @@ EVENT_SIGNAL_STRENGTH: dict[str, float] = {
     "survey_response": 0.6,
 }
 
-#: Mean daily rate of each event type for an active customer with intent 1.
+#: Mean daily rate of each event type for an active customer at the median intent
+#: level (``intent = exp(intent_mean)``, about 0.67), before day-of-week profiles.
 EVENT_BASE_RATE: dict[str, float] = {
     "page_view": 0.20,
     "pricing_view": 0.08,
