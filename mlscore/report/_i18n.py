@@ -40,6 +40,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Changes are against the previous run",
         "fr": "Les évolutions sont calculées par rapport au run précédent",
     },
+    "moved_segment": {
+        "en": "; {moved} of {total} customers changed segment.",
+        "fr": " ; {moved} clients sur {total} ont changé de segment.",
+    },
     "no_previous": {
         "en": "No previous run given: changes are not shown.",
         "fr": "Aucun run précédent fourni : les évolutions ne sont pas affichées.",

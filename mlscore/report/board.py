@@ -416,9 +416,7 @@ def _moved(df: pd.DataFrame, prev: pd.DataFrame, lang: str) -> str:
     b = prev[["customer_id", "segment"]].astype("string")
     m = a.merge(b, on="customer_id", how="inner", suffixes=("", "_prev"))
     moved = int((m["segment"] != m["segment_prev"]).fillna(True).sum())
-    if lang == "fr":
-        return f" ; {_num(moved, lang)} clients sur {_num(len(m), lang)} ont changé de segment."
-    return f"; {_num(moved, lang)} of {_num(len(m), lang)} customers changed segment."
+    return tr("moved_segment", lang, moved=_num(moved, lang), total=_num(len(m), lang))
 
 
 def _histogram(values: np.ndarray, bins: np.ndarray) -> list[float]:
