@@ -53,13 +53,22 @@ def _client(cfg: ProjectConfig) -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite store for the module (creating a store costs seconds)."""
+    return tmp_path_factory.mktemp("store")
+
+
 def test_run_registry_gate_promote_rollback_export(
-    tmp_path: Path, fits: tuple[pd.DataFrame, FitResult, FitResult], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    shared_store: Path,
+    fits: tuple[pd.DataFrame, FitResult, FitResult],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     df, good, bad = fits
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mlruns").mkdir()  # a stray legacy folder must not matter
-    cfg = make_config(tmp_path)
+    cfg = make_config(shared_store)
     first = tracking.log_training(good, config=cfg)
     assert first.gate.promoted and first.version == "1"
     client = _client(cfg)
@@ -128,8 +137,11 @@ def test_run_registry_gate_promote_rollback_export(
     np.testing.assert_array_equal(exported.predict_proba(test), good.bundle.predict_proba(test))
 
 
-def test_no_champion_is_model_not_found(tmp_path: Path) -> None:
-    cfg = make_config(tmp_path)
+def test_no_champion_is_model_not_found(shared_store: Path) -> None:
+    cfg = make_config(shared_store)
+    cfg = cfg.model_copy(
+        update={"tracking": cfg.tracking.model_copy(update={"registry_prefix": "empty"})}
+    )
     with pytest.raises(ModelNotFoundError, match="no champion"):
         tracking.load_champion_bundle(cfg, "conversion")
 
