@@ -413,26 +413,36 @@ def render_features_sql(
         f"    JOIN cutoffs k ON u.ts < k.cutoff AND u.ts >= k.cutoff - {Wa * DAY}) d\n"
         "  GROUP BY d.customer_id, d.cutoff)"
     )
-    known_union = [
-        f"SELECT customer_id, CAST(MIN(ts) AS DOUBLE) AS first_ts FROM {t} GROUP BY customer_id"
-        for t, present in (
-            ("interactions", spec.has_interactions),
-            ("transactions", spec.has_transactions),
-        )
-        if present
-    ]
+    # customers known before each cutoff: the first bucket with an event, or signup
+    if H is None:
+        known_union = [
+            f"SELECT customer_id, MIN(cutoff) AS first_cutoff FROM {t} GROUP BY customer_id"
+            for t in sources
+            if t != "iw"
+        ]
+    else:  # buckets only see max_history_days: look at the whole tables
+        known_union = [
+            "SELECT x.customer_id, MIN(k.cutoff) AS first_cutoff FROM (SELECT customer_id, "
+            f"MIN(ts) AS first_ts FROM {t} GROUP BY customer_id) x "
+            "JOIN cutoffs k ON x.first_ts < k.cutoff GROUP BY x.customer_id"
+            for t, present in (
+                ("interactions", spec.has_interactions),
+                ("transactions", spec.has_transactions),
+            )
+            if present
+        ]
     known_union.append(
-        "SELECT customer_id, MIN(signup_ts) AS first_ts FROM customers "
-        "WHERE signup_ts IS NOT NULL GROUP BY customer_id"
+        "SELECT s.customer_id, MIN(k.cutoff) AS first_cutoff FROM customers s "
+        "JOIN cutoffs k ON s.signup_ts < k.cutoff GROUP BY s.customer_id"
     )
     ctes.append(
-        "known AS (\n  SELECT customer_id, MIN(first_ts) AS first_ts FROM (\n    "
+        "known AS (\n  SELECT customer_id, MIN(first_cutoff) AS first_cutoff FROM (\n    "
         + "\n    UNION ALL\n    ".join(known_union)
         + ") x GROUP BY customer_id)"
     )
     ctes.append(
         "grid AS (\n  SELECT kn.customer_id, k.cutoff FROM known kn "
-        "JOIN cutoffs k ON k.cutoff > kn.first_ts)"
+        "JOIN cutoffs k ON k.cutoff >= kn.first_cutoff)"
     )
     sel = ["g.customer_id", "g.cutoff", "s.signup_ts"]
     joins = ["LEFT JOIN customers s ON s.customer_id = g.customer_id"]
