@@ -338,3 +338,18 @@ def test_rfm_segmenter_edges_are_frozen() -> None:
     # one row alone keeps its segment
     again = RFMSegmenter.from_dict(seg.to_dict()).transform(df.iloc[[2]])
     assert again["rfm_segment"].iloc[0] == out["rfm_segment"].iloc[2]
+
+
+def test_spec_round_trips_through_json(feats: pd.DataFrame) -> None:
+    import json
+
+    spec = feats.attrs["feature_spec"]
+    again = FeatureSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+    assert again.feature_names == spec.feature_names
+    # interactions-only and transactions-only projects drop the other families
+    t = _tables()
+    only_tx = FeatureSpec.from_config(_cfg(), Tables(transactions=t.transactions))
+    assert "events_count_7d" not in only_tx.feature_names
+    assert "purchase_count_total" in only_tx.feature_names
+    assert "active_days_7d" in only_tx.feature_names
