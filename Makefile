@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mlscore-installed
 
-.PHONY: demo test test-fast lint install clean
+.PHONY: demo test test-fast lint install clean java17
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/mlscore demo --out demo_output
 
-test: $(STAMP)
+java17:
+	@java -version 2>&1 | grep -q 'version "17' || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; \
+	  else \
+	    echo "error: the Spark tests need Java 17 (java -version). Install it: sudo apt-get install openjdk-17-jre-headless (Debian/Ubuntu) or brew install openjdk@17 (macOS)"; exit 1; \
+	  fi; }
+	@java -version 2>&1 | grep -q 'version "17' || { echo "error: Java 17 is required (java -version)"; exit 1; }
+
+test: $(STAMP) java17
 	$(PY) -m pytest -q
 
 # The report's browser test drives Debian's headless chromium (never a downloaded build).

@@ -27,6 +27,10 @@ def features_command(
         str | None,
         typer.Option("--target", "-t", help="only customers in this target's population"),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="feature engine: duckdb or spark (overrides config.engine)"),
+    ] = None,
 ) -> None:
     """Write the feature matrix as of a date (events with timestamp < AS_OF midnight UTC)."""
     import pandas as pd
@@ -42,6 +46,10 @@ def features_command(
     except (ValueError, TypeError):
         raise ConfigError(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD") from None
     cfg = load_config(config)
+    if engine is not None:
+        if engine not in ("duckdb", "spark"):
+            raise ConfigError(f"--engine must be duckdb or spark; got {engine!r}")
+        cfg = cfg.model_copy(update={"engine": engine})
     if target is not None:
         get_target(cfg, target)  # fail fast on an unknown target
     with Progress(

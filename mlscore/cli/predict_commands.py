@@ -110,9 +110,17 @@ def predict_command(
     no_reasons: Annotated[
         bool, typer.Option("--no-reasons", help="skip the reasons columns (faster)")
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="feature engine: duckdb or spark (overrides config.engine)"),
+    ] = None,
 ) -> None:
     """Score every eligible customer as of a date: scores, tiers, segments, actions, reasons."""
     cfg = load_config(config)
+    if engine is not None:
+        if engine not in ("duckdb", "spark"):
+            raise ConfigError(f"--engine must be duckdb or spark; got {engine!r}")
+        cfg = cfg.model_copy(update={"engine": engine})
     if lang is not None and lang not in ("en", "fr"):
         raise ConfigError(f"--lang must be en or fr; got {lang!r}")
     if target is not None and target not in cfg.targets:

@@ -16,7 +16,7 @@ import pandas as pd
 from mlscore.config import ChurnTarget, ConversionTarget, ProjectConfig
 from mlscore.data.tables import Tables
 from mlscore.errors import DataError
-from mlscore.features.engine import DuckDBEngine, Engine
+from mlscore.features.engine import DuckDBEngine, Engine, engine_for
 from mlscore.features.labels import (
     DAY,
     Target,
@@ -185,7 +185,7 @@ def build_features(
     """
     c = as_epoch(cutoff)
     spec = spec if spec is not None else FeatureSpec.from_config(config, tables, cutoff=c)
-    df = _run(tables, spec, [c], engine)
+    df = _run(tables, spec, [c], engine if engine is not None else engine_for(config))
     df = df[[col for col in df.columns if not col.startswith("_")]]
     df.attrs["feature_spec"] = spec
     return df
@@ -253,7 +253,7 @@ def build_training_set(
     if spec is None:
         spec = FeatureSpec.from_config(config, tables, cutoff=max(cs))
     extra = [str(tgt.event)] if isinstance(tgt, ConversionTarget) and tgt.outcome == "event" else []
-    eng = engine if engine is not None else DuckDBEngine()
+    eng = engine if engine is not None else engine_for(config)
     df = _run(tables, spec, cs, eng, extra_events=extra)
     if isinstance(tgt, ChurnTarget) and tgt.activity == "purchase" and not spec.has_transactions:
         raise DataError("churn on purchases needs a transactions table")

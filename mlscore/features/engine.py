@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import duckdb
 import pandas as pd
 
-__all__ = ["DuckDBEngine", "Engine", "make_engine"]
+__all__ = ["DuckDBEngine", "Engine", "engine_for", "make_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +98,12 @@ def make_engine(kind: str = "duckdb", **options: object) -> Engine:
     from mlscore.errors import ConfigError
 
     raise ConfigError(f"engine {kind!r} is not available here; use engine: duckdb")
+
+
+def engine_for(config: object) -> Engine:
+    """The engine named by ``config.engine`` (``spark``: built from ``config.spark``)."""
+    if getattr(config, "engine", "duckdb") == "spark":
+        from mlscore.features.spark_engine import SparkEngine
+
+        return SparkEngine.from_config(config)  # type: ignore[arg-type]
+    return DuckDBEngine()
