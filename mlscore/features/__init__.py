@@ -13,7 +13,7 @@ the engines (:class:`DuckDBEngine`) and the feature-name grammar
 
 from __future__ import annotations
 
-from mlscore.features.builders import build_features, build_training_set
+from mlscore.features.builders import build_features, build_training_set, compute_features
 from mlscore.features.engine import DuckDBEngine, Engine, make_engine
 from mlscore.features.handset import handset_points, handset_score
 from mlscore.features.labels import as_epoch, get_target, plan_cutoffs, population
@@ -39,6 +39,7 @@ __all__ = [
     "as_epoch",
     "build_features",
     "build_training_set",
+    "compute_features",
     "describe",
     "feature_name",
     "get_target",

@@ -28,7 +28,7 @@ from mlscore.features.labels import (
 from mlscore.features.spec import FeatureSpec
 from mlscore.features.sql import FAR_FUTURE, FAR_PAST, render_features_sql, render_labels_sql
 
-__all__ = ["build_features", "build_training_set", "prepare_relations"]
+__all__ = ["build_features", "build_training_set", "compute_features", "prepare_relations"]
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +83,7 @@ def prepare_relations(tables: Tables, cutoffs: Sequence[int]) -> dict[str, pd.Da
     Customers whose ``consent`` is false are removed from every relation.
     """
     refused = _consenting(tables)
-    cs = sorted(set(int(c) for c in cutoffs))
-    k = pd.DataFrame(
-        {
-            "cutoff": np.array(cs, dtype="int64"),
-            "prev_cutoff": np.array([FAR_PAST, *cs[:-1]], dtype="int64"),
-            "next_cutoff": np.array([*cs[1:], FAR_FUTURE], dtype="int64"),
-        }
-    )
+    k = _cutoffs_frame(cutoffs)
     return {
         "interactions": _frame(tables.interactions, "interactions", refused),
         "transactions": _frame(tables.transactions, "transactions", refused),
@@ -99,17 +92,69 @@ def prepare_relations(tables: Tables, cutoffs: Sequence[int]) -> dict[str, pd.Da
     }
 
 
+def _cutoffs_frame(cutoffs: Sequence[int]) -> pd.DataFrame:
+    cs = sorted(set(int(c) for c in cutoffs))
+    return pd.DataFrame(
+        {
+            "cutoff": np.array(cs, dtype="int64"),
+            "prev_cutoff": np.array([FAR_PAST, *cs[:-1]], dtype="int64"),
+            "next_cutoff": np.array([*cs[1:], FAR_FUTURE], dtype="int64"),
+        }
+    )
+
+
+def compute_features(
+    engine: Engine,
+    *,
+    spec: FeatureSpec,
+    cutoffs: Sequence[object],
+    customers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Features of relations already registered in ``engine`` (e.g. Parquet views).
+
+    The engine must hold ``interactions``, ``transactions`` and ``customers``
+    with the canonical columns (see :mod:`mlscore.features.sql`; consent already
+    applied); this function registers ``cutoffs`` and runs the SQL, so large
+    Parquet inputs never pass through pandas. ``customers`` (a DataFrame) is
+    only needed for static attributes. Time semantics as :func:`build_features`.
+
+    Examples
+    --------
+    >>> eng = DuckDBEngine()
+    >>> eng.register({
+    ...     "interactions": pd.DataFrame({"customer_id": ["a"], "ts": [0], "event": ["x"],
+    ...                                   "channel": ["web"], "value": [None]}),
+    ...     "transactions": pd.DataFrame({"customer_id": ["a"], "ts": [5], "amount": [9.0]}),
+    ...     "customers": pd.DataFrame({"customer_id": ["a"], "signup_ts": [0.0]})})
+    >>> spec = FeatureSpec(event_types=("x",), windows_days=(7,))
+    >>> df = compute_features(eng, spec=spec, cutoffs=[86400])
+    >>> df[["x_count_7d", "purchase_count_total", "tenure_days"]].values.tolist()
+    [[1.0, 1.0, 1.0]]
+    """
+    cs = [as_epoch(c) for c in cutoffs]
+    t = Tables(customers=customers, attributes=tuple(a.name for a in spec.attributes))
+    df = _run(t, spec, cs, engine, register=False)
+    df = df[[col for col in df.columns if not col.startswith("_")]]
+    df.attrs["feature_spec"] = spec
+    return df
+
+
 def _run(
     tables: Tables,
     spec: FeatureSpec,
     cutoffs: Sequence[int],
     engine: Engine | None,
     extra_events: Sequence[str] = (),
+    *,
+    register: bool = True,
 ) -> pd.DataFrame:
     if not cutoffs:
         raise DataError("no cutoff given: pass at least one cutoff")
     eng = engine if engine is not None else DuckDBEngine()
-    eng.register(prepare_relations(tables, cutoffs))
+    if register:
+        eng.register(prepare_relations(tables, cutoffs))
+    else:
+        eng.register({"cutoffs": _cutoffs_frame(cutoffs)})
     rendered = render_features_sql(
         spec, c0=min(cutoffs), extra_events=extra_events, single_cutoff=len(set(cutoffs)) == 1
     )

@@ -77,6 +77,13 @@ class DuckDBEngine:
                 self._con.unregister(name)
             self._con.register(name, df)
 
+    def register_parquet(self, name: str, path: str) -> None:
+        """Expose a Parquet file (or glob) as the view ``name``, scanned out of core."""
+        quoted = str(path).replace("'", "''")
+        self._con.execute(
+            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{quoted}')"
+        )
+
     def query(self, sql: str) -> pd.DataFrame:
         """Run ``sql`` and fetch the whole result as a DataFrame."""
         log.debug("duckdb query:\n%s", sql)
