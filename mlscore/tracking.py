@@ -32,6 +32,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ __all__ = [
     "BundleModel",
     "GateDecision",
     "TrackedRun",
+    "champion_table",
     "configure",
     "export_model",
     "load_champion_bundle",
@@ -404,16 +406,19 @@ def log_training(
             for fname, obj in (extra_artifacts or {}).items():
                 _log_extra(fname, obj, Path(tmp))
             bundle_dir = bundle.save(Path(tmp) / "bundle")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=BundleModel(),
-                artifacts={"bundle": str(bundle_dir)},
-                signature=_signature(result, bundle),
-                input_example=result.input_example,
-                pip_requirements=_pip_requirements(),
-                code_paths=[str(_PKG_DIR)],
-                registered_model_name=name if register else None,
-            )
+            with warnings.catch_warnings():
+                # the signature is the contract; predict() has no type hints on purpose
+                warnings.filterwarnings("ignore", message=r"(?s).*[Tt]ype hint")
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=BundleModel(),
+                    artifacts={"bundle": str(bundle_dir)},
+                    signature=_signature(result, bundle),
+                    input_example=result.input_example,
+                    pip_requirements=_pip_requirements(),
+                    code_paths=[str(_PKG_DIR)],
+                    registered_model_name=name if register else None,
+                )
     if not register:
         gate = GateDecision(False, "not registered", "")
         return TrackedRun(run_id, name, "", info.model_uri, gate)
@@ -448,9 +453,11 @@ def _close(fig: Any) -> None:
 
 def _log_extra(fname: str, obj: Any, tmp: Path) -> None:
     if isinstance(obj, pd.DataFrame):
-        path = tmp / fname
+        path = tmp / "extra" / fname
+        path.parent.mkdir(parents=True, exist_ok=True)
         obj.to_csv(path, index=False)
-        mlflow.log_artifact(str(path))
+        parent = str(Path(fname).parent)
+        mlflow.log_artifact(str(path), artifact_path=None if parent == "." else parent)
     elif isinstance(obj, str):
         mlflow.log_text(obj, fname)
     elif hasattr(obj, "savefig"):
@@ -475,6 +482,24 @@ def load_version_bundle(config: ProjectConfig, target: str, version: str) -> Sco
             "UI or train first (`mlscore train`)"
         ) from None
     return _download_bundle(client, name, str(version))
+
+
+def champion_table(config: ProjectConfig, target: str, artifact: str) -> pd.DataFrame | None:
+    """A CSV artifact (e.g. ``points_table.csv``) of the current champion's run, or None."""
+    client = configure(config)
+    name = model_name(config, target)
+    version = _alias_version(client, name, CHAMPION)
+    if version is None:
+        return None
+    run_id = client.get_model_version(name, version).tags.get("mlscore.run_id")
+    if not run_id:
+        return None
+    with tempfile.TemporaryDirectory(prefix="mlscore-art-") as tmp:
+        try:
+            path = client.download_artifacts(run_id, artifact, tmp)
+        except (MlflowException, OSError):
+            return None
+        return pd.read_csv(path)
 
 
 def load_champion_bundle(config: ProjectConfig, target: str) -> tuple[ScoringBundle, str]:

@@ -275,3 +275,35 @@ def test_missing_feature_is_named(trained) -> None:  # type: ignore[no-untyped-d
     df, r = trained
     with pytest.raises(IncompatibleModelError, match="pricing_view_count_30d"):
         r.bundle.predict_proba(df.drop(columns=["pricing_view_count_30d"]))
+
+
+# ------------------------------------------------------------------- planning
+
+
+def test_planned_cutoffs_use_n_cutoffs_after_the_purge() -> None:
+    from mlscore.config import config_from_dict
+    from mlscore.data.tables import Tables, to_epoch_seconds
+    from mlscore.modeling.train import planned_cutoffs
+
+    days = pd.date_range("2023-01-01", "2024-12-31", freq="D")
+    tx = pd.DataFrame(
+        {
+            "customer_id": [f"c{i % 7}" for i in range(len(days))],
+            "ts": [to_epoch_seconds(d) for d in days],
+            "amount": 10.0,
+            "order_id": None,
+            "quantity": np.nan,
+        }
+    )
+    cfg = config_from_dict(
+        {
+            "data": {"transactions": {"path": "t.parquet"}},
+            "targets": {"conversion": {"kind": "conversion", "horizon_days": 30}},
+            "training": {"every_days": 14, "n_cutoffs": 6, "validation_cutoffs": 2},
+        }
+    )
+    cs = planned_cutoffs(Tables(transactions=tx), config=cfg, target="conversion")
+    assert np.all(np.diff(cs) == 14 * 86_400)
+    s = split_cutoffs(pd.to_datetime(cs, unit="s"), horizon_days=30, validation_cutoffs=2)
+    assert len(s.train) + len(s.validation) + len(s.test) == 6
+    assert len(s.purged) == 4  # two cutoffs before each slice boundary

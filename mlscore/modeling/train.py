@@ -448,18 +448,35 @@ class TrainResult:
         return None if self.run is None else self.run.gate
 
 
-def _points_artifacts(fit: FitResult) -> dict[str, Any]:
-    """The learned points table (aggregates per event type), when the explain module has it."""
+def _explain_artifacts(fit: FitResult, config: ProjectConfig) -> dict[str, Any]:
+    """Learned points table (vs the previous champion's) and global explanation plots.
+
+    Aggregates only (points per event type, plots); computed on the test slice.
+    """
     try:
-        from mlscore.explain.points_table import points_table_bundle
+        from mlscore.explain.service import training_artifacts
     except ImportError:
         return {}
+    previous = None
     try:
-        table = points_table_bundle(fit.bundle, fit.test_frame)
+        from mlscore import tracking
+
+        previous = tracking.champion_table(config, fit.target, "points_table.csv")
+    except Exception as err:  # no registry yet, or no table logged
+        log.info("no previous points table: %s", err)
+    try:
+        return dict(
+            training_artifacts(
+                fit.bundle,
+                fit.test_frame,
+                previous_points_table=previous,
+                handset_weights=config.features.handset_points.weights,
+                seed=config.model.seed,
+            )
+        )
     except Exception as err:  # explanations must never block a retraining
-        log.warning("learned points table not logged: %s", err)
+        log.warning("explanation artifacts not logged: %s", err)
         return {}
-    return {"learned_points_table.csv": table} if isinstance(table, pd.DataFrame) else {}
 
 
 def planned_cutoffs(tables: Tables, *, config: ProjectConfig, target: str) -> list[int]:
@@ -561,6 +578,7 @@ def train(
         if track:
             from mlscore import tracking
 
-            run = tracking.log_training(fit, config=config, extra_artifacts=_points_artifacts(fit))
+            extra = _explain_artifacts(fit, config)
+            run = tracking.log_training(fit, config=config, extra_artifacts=extra)
         out.append(TrainResult(fit=fit, run=run))
     return out
