@@ -105,7 +105,11 @@ def _child(args: argparse.Namespace) -> None:
     from mlscore.predict import Predictor, run_predict
 
     cfg = load_config(args.config)
+    if args.chunk_size:
+        predict = cfg.predict.model_copy(update={"chunk_size": args.chunk_size})
+        cfg = cfg.model_copy(update={"predict": predict})
     feats = pd.read_parquet(args.features)
+    load_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     reasons = args.reasons == "yes"
     t0 = time.perf_counter()
     if args.child == "chunked":
@@ -122,7 +126,9 @@ def _child(args: argparse.Namespace) -> None:
         write_table(p.score_frame(feats, args.as_of), args.out)
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "rows": len(feats)}))
+    print(
+        json.dumps({"seconds": seconds, "peak_mb": peak_mb, "load_mb": load_mb, "rows": len(feats)})
+    )
 
 
 def main() -> None:
@@ -132,6 +138,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/mlscore_bench_predict"))
     ap.add_argument("--modes", default="chunked,naive")
     ap.add_argument("--reasons", default="yes,no")
+    ap.add_argument("--chunk-size", type=int, default=0, help="override predict.chunk_size")
     ap.add_argument("--child", choices=["chunked", "naive"])
     ap.add_argument("--config", type=Path)
     ap.add_argument("--models", type=Path)
@@ -151,6 +158,8 @@ def main() -> None:
     for reasons in args.reasons.split(","):
         for mode in args.modes.split(","):
             out = args.work / f"pred_{mode}_{reasons}.parquet"
+            if mode == "naive" and args.chunk_size:
+                continue  # the baseline has no chunks
             cmd = [
                 sys.executable,
                 __file__,
@@ -168,6 +177,8 @@ def main() -> None:
                 as_of,
                 "--reasons",
                 reasons,
+                "--chunk-size",
+                str(args.chunk_size),
             ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
@@ -180,7 +191,8 @@ def main() -> None:
             results[(mode, reasons)] = r
             print(
                 f"{mode:8s} reasons={reasons:3s}: {r['seconds']:8.1f} s  "
-                f"{r['rows'] / r['seconds']:10,.0f} customers/s  peak RSS {r['peak_mb']:8,.0f} MB"
+                f"{r['rows'] / r['seconds']:10,.0f} customers/s  peak RSS {r['peak_mb']:8,.0f} MB "
+                f"(after reading the features: {r['load_mb']:,.0f} MB)"
             )
     for reasons in args.reasons.split(","):
         c, n = results.get(("chunked", reasons)), results.get(("naive", reasons))
