@@ -104,15 +104,18 @@ class ThresholdRFM:
 
 
 @functools.cache
-def bundle(kind: str, *, features: tuple[str, ...] = tuple(FEATURES)) -> Any:
-    """A real ScoringBundle for ``kind`` trained on a tiny synthetic training set."""
+def fit_result(kind: str) -> Any:
+    """``fit_target``'s result for ``kind`` on a tiny synthetic training set."""
     from mlscore.modeling.train import fit_target
 
-    cfg = config()
-    ts = training_set(kind)
-    spec = {"feature_names": list(features), "categorical_features": []}
-    res = fit_target(ts, config=cfg, target=kind, feature_spec=spec)
-    b = res.bundle
+    spec = {"feature_names": list(FEATURES), "categorical_features": []}
+    return fit_target(training_set(kind), config=config(), target=kind, feature_spec=spec)
+
+
+@functools.cache
+def bundle(kind: str) -> Any:
+    """A real ScoringBundle for ``kind`` trained on a tiny synthetic training set."""
+    b = fit_result(kind).bundle
     if kind == "churn":
         b.rfm_segmenter = ThresholdRFM()
     return b

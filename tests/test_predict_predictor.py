@@ -153,3 +153,26 @@ def test_load_from_bundle_directories(tmp_path: Path) -> None:
 
 def test_feature_list_is_what_the_models_need() -> None:
     assert bundle("conversion").feature_names == FEATURES
+
+
+@pytest.mark.slow
+def test_registry_champion_and_version(tmp_path: Path) -> None:
+    from _predict_helpers import fit_result
+
+    from mlscore import tracking
+
+    cfg = config(tracking={"uri": f"sqlite:///{tmp_path}/mlflow.db"})
+    tracking.log_training(fit_result("conversion"), config=cfg)
+    p = Predictor(config=cfg, targets=["conversion"])  # default: the registry champion
+    assert p.models["conversion"].label == "mlscore-conversion@champion v1"
+    f = feature_frame(25, seed=6)
+    np.testing.assert_allclose(
+        p.predict(f, AS_OF)["p_conversion"],
+        Predictor(bundle("conversion"), config=cfg).predict(f, AS_OF)["p_conversion"],
+    )
+    v = Predictor("models:/mlscore-conversion/1", config=cfg)
+    assert v.models["conversion"].label == "mlscore-conversion v1"
+    with pytest.raises(ModelNotFoundError, match="churn"):
+        Predictor(config=cfg, targets=["churn"])
+    with pytest.raises(ModelNotFoundError, match="models:/"):
+        Predictor("models:/somebody-else@champion", config=cfg)
