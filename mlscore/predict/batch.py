@@ -121,7 +121,7 @@ def _sweep_stale(dest: Path) -> None:
 def _load_tables(config: ProjectConfig, as_of: pd.Timestamp) -> Any:
     from mlscore.data import load_tables
 
-    return load_tables(config, as_of=as_of)
+    return load_tables(config, as_of=as_of.date())
 
 
 def run_predict(
