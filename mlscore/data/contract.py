@@ -29,9 +29,21 @@ from mlscore.data.tables import Tables
 from mlscore.data.validation import ValidationReport, run_checks
 from mlscore.errors import ConfigError, ValidationFailed
 
-__all__ = ["load_tables", "validate"]
+__all__ = ["extraction_date", "load_tables", "validate"]
 
 logger = logging.getLogger(__name__)
+
+
+def extraction_date(config: ProjectConfig, scoring_date: dt.date | None = None) -> dt.date:
+    """The run date that validation compares timestamps against.
+
+    It is the extraction date (``config.as_of``, else today), never earlier than
+    the date being scored: scoring or explaining as of an earlier date is a
+    backfill, and rows after that date are legitimate history that the features
+    simply do not use (they take ``ts < as_of`` only).
+    """
+    extraction = config.as_of or dt.date.today()
+    return max(extraction, scoring_date) if scoring_date is not None else extraction
 
 
 def _read_all(

@@ -84,12 +84,9 @@ def _prepare(
         model, config=config, targets=[target] if target else None, with_reasons=False
     )
     if tables is None:
-        from mlscore.data import load_tables
+        from mlscore.data import extraction_date, load_tables
 
-        # validate against the extraction date (rows after an earlier --as-of are
-        # legitimate history, simply not used: features take ts < as_of only)
-        extraction = config.as_of or dt.date.today()
-        tables = load_tables(config, as_of=max(extraction, as_of))
+        tables = load_tables(config, as_of=extraction_date(config, as_of))
     features, masks = predictor.prepare(tables, to_as_of(as_of))
     return predictor, features, masks
 

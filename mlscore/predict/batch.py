@@ -119,9 +119,9 @@ def _sweep_stale(dest: Path) -> None:
 
 
 def _load_tables(config: ProjectConfig, as_of: pd.Timestamp) -> Any:
-    from mlscore.data import load_tables
+    from mlscore.data import extraction_date, load_tables
 
-    return load_tables(config, as_of=as_of.date())
+    return load_tables(config, as_of=extraction_date(config, as_of.date()))
 
 
 def run_predict(

@@ -299,9 +299,9 @@ def spark_predict(
         if config.spark.input:
             sources = dict(config.spark.input)
         else:
-            from mlscore.data import load_tables
+            from mlscore.data import extraction_date, load_tables
 
-            tables = load_tables(config, as_of=cutoff)
+            tables = load_tables(config, as_of=extraction_date(config, cutoff.date()))
             sources = {
                 "interactions": tables.interactions,
                 "transactions": tables.transactions,
