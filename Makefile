@@ -39,7 +39,7 @@ $(CHROMIUM):
 	|| { echo "could not install chromium: run as root, or install it yourself"; exit 1; }
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow and not server"
+	$(PY) -m pytest -q -m "not slow and not server and not spark"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check mlscore tests benchmarks

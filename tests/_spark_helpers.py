@@ -30,7 +30,10 @@ def spark():  # type: ignore[no-untyped-def]
         app_name="mlscore-tests",
         options={
             "spark.ui.enabled": "false",
-            "spark.sql.shuffle.partitions": "4",
+            # tiny tables: few partitions, no adaptive re-planning (each stage costs
+            # tens of ms of scheduling; 200 shuffle partitions would dominate)
+            "spark.sql.shuffle.partitions": "2",
+            "spark.sql.adaptive.enabled": "false",
             "spark.default.parallelism": "2",
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",

@@ -16,7 +16,7 @@ from mlscore.features import build_features, build_training_set, make_engine
 from mlscore.features.engine import DuckDBEngine
 from mlscore.features.spark_engine import SparkEngine, spark_dialect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 
 def _config(**extra: object):  # type: ignore[no-untyped-def]
@@ -70,7 +70,10 @@ def test_make_engine_spark(spark) -> None:  # type: ignore[no-untyped-def]  # no
     assert got["h"].dtype == np.float64 and got["h"].iloc[0] == 1.0
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+# One seed: its cutoff is not on a day boundary (seed * 3607 s), the harder case;
+# the max-history test below covers a day-aligned cutoff. Each Spark build costs
+# ~10-30 s of JVM work on 2 cores, so further seeds add time, not code paths.
+@pytest.mark.parametrize("seed", [1])
 def test_features_one_cutoff_parity(spark, seed: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     tables = random_tables(seed)
     cfg = _config()

@@ -25,7 +25,7 @@ from mlscore.modeling.train import fit_target
 from mlscore.predict import Predictor
 from mlscore.predict.spark_scoring import spark_predict
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     "num_boost_round": 40,
                     "early_stopping_rounds": 10,
                     "kind": "gbdt",
+                    "threads": 1,
                 }
             ),
             "targets": {

@@ -12,7 +12,7 @@ from mlscore.features.engine import DuckDBEngine
 from mlscore.features.spark_engine import SparkEngine
 from mlscore.features.spark_training import sample_training_set, spark_training_set
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 
 def test_spark_training_set_and_sampling(spark) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
