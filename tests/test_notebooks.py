@@ -11,11 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-kernelspec = pytest.importorskip("ipykernel.kernelspec")
+from ipykernel import kernelspec  # dev extra: a missing package fails, never skips
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01_quickstart.ipynb", "02_bring_your_own_data.ipynb"]
