@@ -14,6 +14,7 @@ applies the champion/challenger gate.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,6 +208,12 @@ def _tier_rule(config: ProjectConfig, target: str, p_population: np.ndarray) -> 
     return TierRule(policy.labels, thresholds, method=policy.method, cuts=policy.cuts)
 
 
+def _decile_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """A decile table as JSON-safe records (plain ints and floats)."""
+    records: list[dict[str, Any]] = json.loads(table.to_json(orient="records"))
+    return records
+
+
 def _input_example(train: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Two synthetic rows (medians and 90th percentiles) with the training dtypes."""
     rows = {}
@@ -377,6 +384,10 @@ def fit_target(
             "test": {"rows": len(test), "positives": test_pos, "negatives": test_neg},
         },
         "metrics": metrics,
+        # aggregates per score decile on the test cutoff (no customer rows): the
+        # report's lift and calibration charts read them from the bundle
+        "deciles": _decile_records(deciles),
+        "baseline_deciles": {n: _decile_records(d) for n, d in baseline_deciles.items()},
         "baseline_orientation": {
             n: {"flipped": b.flipped, "train_auc": b.train_auc} for n, b in baselines.items()
         },
