@@ -384,7 +384,7 @@ class ExportConfig(_Frozen):
 class PredictConfig(_Frozen):
     """Batch scoring settings."""
 
-    chunk_size: int = Field(200_000, ge=1000)
+    chunk_size: int = Field(100_000, ge=1000)
     with_reasons: bool = True
     export: ExportConfig = Field(default_factory=ExportConfig)
 
