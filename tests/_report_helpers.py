@@ -196,6 +196,7 @@ REPORT_CONFIG: dict = {
         "early_stopping_rounds": 10,
         "params": {"min_data_in_leaf": 20},
         "kind": "additive",
+        "threads": 1,
     },
 }
 

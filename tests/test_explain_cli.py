@@ -36,6 +36,7 @@ def project(tmp_path_factory) -> tuple[Path, Path, str]:
         "num_boost_round": 40,
         "min_positives": 10,
         "min_negatives": 10,
+        "threads": 1,  # tiny data on a 2-core CI box: one thread, no contention
     }
     w.config_path.write_text(yaml.safe_dump(raw))
     cfg = load_config(w.config_path)

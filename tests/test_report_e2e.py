@@ -39,6 +39,7 @@ def project(tmp_path_factory) -> Path:
     }
     raw["model"] = {"kind": "additive", "num_boost_round": 30, "min_positives": 10}
     raw["model"]["min_negatives"] = 10
+    raw["model"]["threads"] = 1  # tiny data on a 2-core CI box: one thread
     w.config_path.write_text(yaml.safe_dump(raw))
     cfg = load_config(w.config_path)
     tables = load_tables(cfg)
