@@ -40,19 +40,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mlscore.config import SEED_EVENTS
+
 D = 86400
-EVENTS = [
-    "page_view",
-    "pricing_view",
-    "email_open",
-    "email_click",
-    "ebook_download",
-    "webinar_attended",
-    "form_submit",
-    "social_interaction",
-    "support_contact",
-    "survey_response",
-]
+EVENTS = list(SEED_EVENTS)
 PROBS = [0.4, 0.1, 0.2, 0.1, 0.05, 0.02, 0.02, 0.05, 0.03, 0.03]
 CHANNELS = ["web", "email", "social", "phone"]
 DAYS = 730

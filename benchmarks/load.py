@@ -20,19 +20,10 @@ import sys
 import time
 from pathlib import Path
 
+from mlscore.config import SEED_EVENTS
+
 CASES = ("read_parquet", "validate", "load_tables")
-EVENTS = [
-    "page_view",
-    "pricing_view",
-    "email_open",
-    "email_click",
-    "ebook_download",
-    "webinar_attended",
-    "form_submit",
-    "social_interaction",
-    "support_contact",
-    "survey_response",
-]
+EVENTS = list(SEED_EVENTS)
 
 
 def write_data(folder: Path, rows: int, customers: int) -> None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlscore.config import SEED_EVENTS
+
 __all__ = [
     "ACQUISITION_CHANNELS",
     "AGE_BANDS",
@@ -33,18 +35,7 @@ __all__ = [
 ]
 
 #: Event vocabulary, in the order used for integer codes.
-EVENTS: tuple[str, ...] = (
-    "page_view",
-    "pricing_view",
-    "email_open",
-    "email_click",
-    "ebook_download",
-    "webinar_attended",
-    "form_submit",
-    "social_interaction",
-    "support_contact",
-    "survey_response",
-)
+EVENTS: tuple[str, ...] = SEED_EVENTS
 
 #: True signal strength of each event type: the elasticity ``b`` in
 #: ``rate = base_rate * propensity * intent ** b * seasonality``. ``0`` means the
