@@ -178,6 +178,7 @@ def _run(
         cust = cust.drop_duplicates("customer_id", keep="last").set_index(
             cust.drop_duplicates("customer_id", keep="last")["customer_id"].astype(str)
         )
+        encoded: dict[str, np.ndarray] = {}
         for a in spec.attributes:
             if a.name not in cust.columns:
                 raise DataError(
@@ -185,7 +186,9 @@ def _run(
                     f"feature spec; got {sorted(cust.columns)}"
                 )
             raw = df["customer_id"].map(cust[a.name])
-            df[f"attr_{a.name}"] = a.encode(raw).to_numpy()
+            encoded[f"attr_{a.name}"] = a.encode(raw).to_numpy()
+        # one concat instead of one insert per attribute (no fragmented frame)
+        df = pd.concat([df, pd.DataFrame(encoded, index=df.index)], axis=1)
     df = df.sort_values(["cutoff", "customer_id"], kind="stable").reset_index(drop=True)
     internal = [c for c in df.columns if c.startswith("_")]
     cols = ["customer_id", "cutoff", *spec.feature_names, "baseline_handset_points", *internal]
