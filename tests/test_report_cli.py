@@ -24,6 +24,10 @@ def project(tmp_path_factory) -> Path:
     for kind in ("conversion", "churn"):
         res = fit_bundle(kind)
         res.bundle.metadata["registry"] = {"model_name": f"mlscore-{kind}", "version": "4"}
+        # bundles trained before the decile tables travelled in the metadata: the
+        # report falls back to the run's CSV next to the bundle, else shows a note
+        res.bundle.metadata.pop("deciles")
+        res.bundle.metadata.pop("baseline_deciles")
         path = res.bundle.save(root / "models" / kind)
         if kind == "churn":  # the long decile table logged to MLflow, kept next to the bundle
             long = pd.concat(
@@ -77,6 +81,14 @@ def test_cli_writes_report_with_model_cards(project: Path) -> None:
     ranking = html[html.index('<section id="ranking">') : html.index('<section id="points">')]
     assert ranking.count("<svg") == 2
     assert "ne contient pas de tables par décile" in ranking
+
+
+def test_new_bundles_carry_their_decile_tables() -> None:
+    md = fit_bundle("conversion").bundle.metadata
+    assert [r["decile"] for r in md["deciles"]] == list(range(1, 11))
+    assert "handset_points" in md["baseline_deciles"]
+    assert sum(r["count"] for r in md["deciles"]) == md["counts"]["test"]["rows"]
+    assert not any("customer_id" in r for r in md["deciles"])  # aggregates only
 
 
 def test_missing_models_are_noted_not_fatal(project: Path, tmp_path: Path) -> None:
