@@ -112,6 +112,16 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _select_mapped(
+    con: duckdb.DuckDBPyConnection, relation: str, present: set[str], mapping: Mapping[str, str]
+) -> pa.Table:
+    """The mapped source columns present in ``relation``, renamed to canonical names."""
+    select = [f"{_quote(src)} AS {_quote(can)}" for can, src in mapping.items() if src in present]
+    if not select:
+        return pa.table({})
+    return con.sql(f"SELECT {', '.join(select)} FROM {relation}").to_arrow_table()
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -191,13 +201,7 @@ def _read_arrow(
         relation = relation.format(types=types)
     try:
         schema = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-        present = {row[0] for row in schema}
-        select = [
-            f"{_quote(src)} AS {_quote(can)}" for can, src in mapping.items() if src in present
-        ]
-        if not select:
-            return pa.table({})
-        return con.sql(f"SELECT {', '.join(select)} FROM {relation}").to_arrow_table()
+        return _select_mapped(con, relation, {row[0] for row in schema}, mapping)
     except duckdb.Error as err:
         raise DataError(
             f"{table}: cannot read {fmt} file {str(path)!r}: {err}; check that the file is a "
@@ -285,13 +289,7 @@ def _read_duckdb_table(
                     f"{table}: DuckDB database {str(path)!r} has no table {name!r}; "
                     f"tables there: {tables}; fix data.{table}.table in the config"
                 )
-            present = {r[0] for r in found}
-            select = [
-                f"{_quote(src)} AS {_quote(can)}" for can, src in mapping.items() if src in present
-            ]
-            if not select:
-                return pa.table({})
-            return db.sql(f"SELECT {', '.join(select)} FROM {_quote(name)}").to_arrow_table()
+            return _select_mapped(db, _quote(name), {r[0] for r in found}, mapping)
     except duckdb.Error as err:
         raise DataError(
             f"{table}: cannot read DuckDB database {str(path)!r}: {err}; check the file "
