@@ -155,10 +155,17 @@ def _run(
         eng.register(prepare_relations(tables, cutoffs))
     else:
         eng.register({"cutoffs": _cutoffs_frame(cutoffs)})
+    c0, c1 = min(cutoffs), max(cutoffs)
+    aligned = all((c - c0) % DAY == 0 for c in cutoffs)
     rendered = render_features_sql(
-        spec, c0=min(cutoffs), extra_events=extra_events, single_cutoff=len(set(cutoffs)) == 1
+        spec,
+        c0=c0,
+        extra_events=extra_events,
+        single_cutoff=len(set(cutoffs)) == 1,
+        aligned_range=(c0, c1) if aligned else None,
     )
-    df = eng.query(rendered.sql)
+    staged = getattr(eng, "query_features", None)  # DuckDB: staged, no join chain
+    df = staged(rendered) if staged is not None else eng.query(rendered.sql)
     df = df.rename(columns=rendered.columns)
     df["customer_id"] = df["customer_id"].astype(str)
     df["cutoff"] = df["cutoff"].astype("int64")

@@ -13,6 +13,10 @@ from typing import Protocol, runtime_checkable
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+
+from mlscore.features.assembly import run_staged
+from mlscore.features.sql import RenderedSQL
 
 __all__ = ["DuckDBEngine", "Engine", "engine_for", "make_engine"]
 
@@ -88,6 +92,26 @@ class DuckDBEngine:
         """Run ``sql`` and fetch the whole result as a DataFrame."""
         log.debug("duckdb query:\n%s", sql)
         return self._con.execute(sql).fetch_df()
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Run ``sql`` and fetch the result as Arrow (several times faster than
+        :meth:`query` for wide results: measured 3.5 s vs 15 s on 2.4 M x 106)."""
+        log.debug("duckdb query:\n%s", sql)
+        return self._con.sql(sql).to_arrow_table()
+
+    def execute(self, sql: str) -> None:
+        """Run a statement (e.g. ``CREATE TEMP TABLE``) without fetching a result."""
+        log.debug("duckdb statement:\n%s", sql)
+        self._con.execute(sql)
+
+    def unregister(self, name: str) -> None:
+        """Forget a DataFrame registered under ``name``."""
+        with contextlib.suppress(Exception):
+            self._con.unregister(name)
+
+    def query_features(self, rendered: RenderedSQL) -> pd.DataFrame:
+        """Run the feature SQL stage by stage (see :mod:`mlscore.features.assembly`)."""
+        return run_staged(self, rendered)
 
     def close(self) -> None:
         """Close the connection."""

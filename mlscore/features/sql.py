@@ -21,20 +21,25 @@ How many cutoffs are computed in one pass
 Each event joins (a) every cutoff whose largest window contains it
 (``c - W <= ts < c``) for the windowed aggregates, and (b) the first cutoff
 after it (``prev_cutoff <= ts < cutoff``, its *bucket*) for the all-history
-aggregates (totals, last/first times, decayed counts, purchase gaps), which a
-window function then accumulates over the cutoffs of each customer. One scan of
-each table serves every cutoff; an event is joined to at most
-``1 + W / spacing`` cutoffs. With ``max_history_days`` set, all-history
-aggregates become windowed aggregates over that many days instead.
+aggregates (totals, last/first times, decayed counts, purchase gaps), which are
+then accumulated over the later cutoffs of each customer. One scan of each
+table serves every cutoff; an event is joined to at most ``1 + W / spacing``
+cutoffs. With ``max_history_days`` set, all-history aggregates become windowed
+aggregates over that many days instead.
 
 The windowed partials are first grouped per (customer, cutoff, event type,
 channel), then pivoted into columns by one small ``GROUP BY customer_id,
-cutoff`` per event type and per channel (each reading only its rows), joined
-back on ``(customer_id, cutoff)`` (as one wide aggregate, the pivot cost rows x
-columns). The windowed work grows with the number of (event, cutoff) pairs,
-i.e. linearly with the number of cutoffs; the window functions of the
-all-history accumulation are a small share of the time (measured: about 5 %
-of CPU at 12 cutoffs, see ``docs/benchmarks.md``).
+cutoff`` per event type and per channel (each reading only its rows); the
+numeric ``value`` means read only the rows of the value events (CTE ``iv1``).
+Active days: with day-aligned cutoffs (``aligned_range``), the distinct
+(customer, day) pairs are found once, before the join to the cutoffs.
+
+Two forms of the same pipeline (:class:`RenderedSQL`): ``sql`` is one query
+whose last step joins every part onto the grid of known customers x cutoffs
+and accumulates the bucket rows by a join to the later cutoffs (Spark runs
+this); ``stage``/``parts``/``final`` let DuckDB materialise the CTEs and
+assemble the parts in NumPy (:mod:`mlscore.features.assembly`), which avoids
+the long chain of wide joins (tests check both forms give the same rows).
 
 Decayed counts use the weight ``2^(-age_days / h)`` with
 ``age_days = (c - ts) / 86400``: an event of today weighs 1, one of ``h`` days
@@ -73,14 +78,29 @@ def lit(s: str) -> str:
 
 @dataclass
 class RenderedSQL:
-    """One SQL query and how to name its output columns.
+    """The feature SQL: one query (``sql``) and the same work split in stages.
 
     ``columns`` maps an output alias to a feature name (or an internal column
     name starting with ``_``, or ``baseline_handset_points``).
+
+    The staged form lets an engine assemble the result without the final chain
+    of joins (see :mod:`mlscore.features.assembly`): ``stage`` lists the CTEs
+    in dependency order as ``(name, SELECT)``; ``parts`` names the stage tables
+    keyed by ``(customer_id, cutoff)`` whose columns make up the rows of the
+    final select, each column with its accumulation kind (``sum``/``max``/``min``
+    over the earlier cutoffs, or ``None``) applied when ``accumulate`` is true;
+    ``known`` (a stage table) holds ``(customer_id, first_cutoff)``; ``final``
+    holds the output expressions over ``cutoff``, ``signup_ts`` and the part
+    columns. ``sql`` is exactly that pipeline as one query (joins on the grid of
+    customers x cutoffs), for engines that run one query (Spark).
     """
 
     sql: str
     columns: dict[str, str] = field(default_factory=dict)
+    stage: list[tuple[str, str]] = field(default_factory=list)
+    parts: list[tuple[str, list[tuple[str, str | None]]]] = field(default_factory=list)
+    accumulate: bool = False
+    final: list[str] = field(default_factory=list)
 
 
 class _Cols:
@@ -112,10 +132,10 @@ class _SplitCols:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.n = 0
-        self.groups: dict[str | None, _Cols] = {}
+        self.groups: dict[tuple[str, str | None], _Cols] = {}
 
-    def add(self, expr: str, cond: str | None = None) -> str:
-        cols = self.groups.setdefault(cond, _Cols(self.prefix))
+    def add(self, expr: str, cond: str | None = None, src: str = "iw1") -> str:
+        cols = self.groups.setdefault((src, cond), _Cols(self.prefix))
         alias = f"{self.prefix}{self.n}"
         self.n += 1
         cols.items.append((alias, expr))
@@ -150,6 +170,7 @@ def render_features_sql(
     c0: int,
     extra_events: Sequence[str] = (),
     single_cutoff: bool = False,
+    aligned_range: tuple[int, int] | None = None,
 ) -> RenderedSQL:
     """SQL computing every feature of ``spec`` for every row of ``cutoffs``.
 
@@ -168,6 +189,11 @@ def render_features_sql(
         internal columns ``_n_event_<i>`` (in this order) — used by populations.
     single_cutoff
         ``cutoffs`` holds one row: skip the accumulation over cutoffs.
+    aligned_range
+        ``(first, last)`` cutoff when every cutoff is ``c0`` plus whole days (what
+        :func:`~mlscore.features.labels.plan_cutoffs` makes): active days are then
+        found once per customer and day instead of once per cutoff. ``None``: any
+        cutoffs.
 
     Returns
     -------
@@ -236,8 +262,8 @@ def render_features_sql(
             feat[feature_name(FeatureDef(e, "days_since_last"))] = f"(cutoff - {a}) / {p(1)}"
         for e in spec.value_events:
             for wi, w in enumerate(wins):
-                sm = iw.add(f"SUM(vs{wi})", is_ev(e))
-                n = iw.add(f"SUM(vn{wi})", is_ev(e))
+                sm = iw.add(f"SUM(vs{wi})", is_ev(e), src="iv1")
+                n = iw.add(f"SUM(vn{wi})", is_ev(e), src="iv1")
                 feat[feature_name(FeatureDef(e, "value_mean", w))] = (
                     f"CASE WHEN {n} > 0 THEN {sm} / {n} END"
                 )
@@ -376,13 +402,14 @@ def render_features_sql(
             f"(SELECT customer_id, ts, value, {ev_case} AS ev, {ch_case} AS ch FROM interactions)"
         )
         wlo = Wi if H is None else min(Wi, H)
+        wv = max(wins) if H is None else min(max(wins), H)
         s1 = [f"{_dcnt(_win('e', w))} AS n{wi}" for wi, w in enumerate(wins)]
         s1.append(f"{_dcnt(_win('e', T))} AS tr")
         s1.append(f"{_dcnt(_win('e', 2 * T) + f' AND e.ts < k.cutoff - {T * DAY}')} AS te")
-        if spec.value_events:
-            for wi, w in enumerate(wins):
-                s1.append(f"{_agg('SUM', 'e.value', _win('e', w))} AS vs{wi}")
-                s1.append(f"CAST({_agg('COUNT', 'e.value', _win('e', w))} AS DOUBLE) AS vn{wi}")
+        v1 = []
+        for wi, w in enumerate(wins):
+            v1.append(f"{_agg('SUM', 'e.value', _win('e', w))} AS vs{wi}")
+            v1.append(f"CAST({_agg('COUNT', 'e.value', _win('e', w))} AS DOUBLE) AS vn{wi}")
         if L is not None:
             s1.append(f"{_dcnt(_win('e', L))} AS nl")
         b1 = ["CAST(COUNT(*) AS DOUBLE) AS n", "MAX(e.ts) AS last_ts", "MIN(e.ts) AS first_ts"]
@@ -408,11 +435,22 @@ def render_features_sql(
             f"  JOIN cutoffs k ON e.ts < k.cutoff AND e.ts >= k.cutoff - {wlo * DAY}\n"
             "  GROUP BY e.customer_id, k.cutoff, e.ev, e.ch)"
         )
-        for gi, (cond, cols) in enumerate(iw.groups.items()):
+        if spec.value_events:
+            # the value means read only the rows of the value events (few): their own stage 1
+            vcodes = ", ".join(str(codes[e]) for e in spec.value_events)
+            ctes.append(
+                "iv1 AS (\n  SELECT e.customer_id, k.cutoff, e.ev,\n    "
+                + ",\n    ".join(v1)
+                + f"\n  FROM {ecoded} e\n"
+                f"  JOIN cutoffs k ON e.ts < k.cutoff AND e.ts >= k.cutoff - {wv * DAY}\n"
+                f"  WHERE e.ev IN ({vcodes})\n"
+                "  GROUP BY e.customer_id, k.cutoff, e.ev)"
+            )
+        for gi, ((src, cond), cols) in enumerate(iw.groups.items()):
             where = f" WHERE {cond}" if cond else ""
             ctes.append(
                 f"iwp{gi} AS (\n  SELECT e.customer_id, e.cutoff,\n    {cols.select()}\n"
-                f"  FROM iw1 e{where} GROUP BY e.customer_id, e.cutoff)"
+                f"  FROM {src} e{where} GROUP BY e.customer_id, e.cutoff)"
             )
             iw_parts.append((f"iwp{gi}", cols))
         sources.append("ib")
@@ -444,13 +482,27 @@ def render_features_sql(
             f"  GROUP BY t.customer_id, k.cutoff)"
         )
         sources.append("ta")
+    if aligned_range is None:
+        days = (
+            "SELECT DISTINCT u.customer_id, k.cutoff,\n"
+            f"      FLOOR((k.cutoff - 1 - u.ts) / {p(1)}) AS day\n"
+            "    FROM (" + " UNION ALL ".join(union_parts) + ") u\n"
+            f"    JOIN cutoffs k ON u.ts < k.cutoff AND u.ts >= k.cutoff - {Wa * DAY}"
+        )
+    else:
+        # cutoffs c0 + m days: day a = FLOOR((ts - c0) / 1 day) is cutoff c's day m - 1 - a,
+        # so distinct active days are found once per customer, before the join to cutoffs
+        lo_c, hi_c = aligned_range
+        m = f"((k.cutoff - {c0}) / {p(1)})"
+        days = (
+            f"SELECT u.customer_id, k.cutoff, {m} - 1 - u.a AS day\n"
+            f"    FROM (SELECT DISTINCT customer_id, FLOOR((ts - {c0}) / {p(1)}) AS a\n"
+            "      FROM (" + " UNION ALL ".join(union_parts) + ") x\n"
+            f"      WHERE ts < {hi_c} AND ts >= {lo_c - Wa * DAY}) u\n"
+            f"    JOIN cutoffs k ON u.a < {m} AND u.a >= {m} - {Wa}"
+        )
     ctes.append(
-        "ad AS (\n  SELECT d.customer_id, d.cutoff,\n    "
-        + ad.select()
-        + "\n  FROM (SELECT DISTINCT u.customer_id, k.cutoff,\n"
-        f"      FLOOR((k.cutoff - 1 - u.ts) / {p(1)}) AS day\n"
-        "    FROM (" + " UNION ALL ".join(union_parts) + ") u\n"
-        f"    JOIN cutoffs k ON u.ts < k.cutoff AND u.ts >= k.cutoff - {Wa * DAY}) d\n"
+        "ad AS (\n  SELECT d.customer_id, d.cutoff,\n    " + ad.select() + f"\n  FROM ({days}) d\n"
         "  GROUP BY d.customer_id, d.cutoff)"
     )
     # customers known before each cutoff: the first bucket with an event, or signup
@@ -479,6 +531,10 @@ def render_features_sql(
         + "\n    UNION ALL\n    ".join(known_union)
         + ") x GROUP BY customer_id)"
     )
+    stage = []
+    for cte in ctes:
+        name, body = cte.split(" AS (", 1)
+        stage.append((name, body[:-1]))
     ctes.append(
         "grid AS (\n  SELECT kn.customer_id, k.cutoff FROM known kn "
         "JOIN cutoffs k ON k.cutoff >= kn.first_cutoff)"
@@ -489,28 +545,34 @@ def render_features_sql(
     present[1:1] = iw_parts
     present.append(("ad", ad))
     for name, cols in present:
-        sel += [f"{name}.{a}" for a, _ in cols.items]
+        src = name
+        if not plain_parts and any(a in cum_parts for a, _ in cols.items):
+            # all-history partials: accumulate the buckets up to each cutoff (a join of
+            # the few bucket rows of a customer to its later cutoffs; no window function)
+            src = f"{name}c"
+            acc = []
+            for a, _ in cols.items:
+                kind = cum_parts.get(a)
+                if kind is None:  # cutoff-specific (windowed) column: this cutoff's row
+                    acc.append(f"MAX(CASE WHEN x.cutoff = g.cutoff THEN x.{a} END) AS {a}")
+                elif kind == "sum":
+                    acc.append(f"COALESCE(SUM(x.{a}), 0) AS {a}")
+                else:
+                    acc.append(f"{kind.upper()}(x.{a}) AS {a}")
+            ctes.append(
+                f"{src} AS (\n  SELECT g.customer_id, g.cutoff,\n    "
+                + ",\n    ".join(acc)
+                + f"\n  FROM grid g JOIN {name} x\n"
+                "    ON x.customer_id = g.customer_id AND x.cutoff <= g.cutoff\n"
+                "  GROUP BY g.customer_id, g.cutoff)"
+            )
+        sel += [f"{src}.{a}" for a, _ in cols.items]
         joins.append(
-            f"LEFT JOIN {name} ON {name}.customer_id = g.customer_id AND {name}.cutoff = g.cutoff"
+            f"LEFT JOIN {src} ON {src}.customer_id = g.customer_id AND {src}.cutoff = g.cutoff"
         )
     ctes.append(
-        "j AS (\n  SELECT " + ", ".join(sel) + "\n  FROM grid g\n  " + "\n  ".join(joins) + ")"
+        "c AS (\n  SELECT " + ", ".join(sel) + "\n  FROM grid g\n  " + "\n  ".join(joins) + ")"
     )
-    over = (
-        "OVER (PARTITION BY customer_id ORDER BY cutoff "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-    )
-    cum_sel = ["customer_id", "cutoff", "signup_ts"]
-    for _, cols in present:
-        for a, _ in cols.items:
-            kind = cum_parts.get(a)
-            if kind is None or plain_parts:
-                cum_sel.append(a)
-            elif kind == "sum":
-                cum_sel.append(f"SUM(COALESCE({a}, 0)) {over} AS {a}")
-            else:
-                cum_sel.append(f"{kind.upper()}({a}) {over} AS {a}")
-    ctes.append("c AS (\n  SELECT " + ",\n    ".join(cum_sel) + "\n  FROM j)")
 
     columns: dict[str, str] = {}
     out = ["customer_id", "cutoff"]
@@ -528,7 +590,15 @@ def render_features_sql(
         out.append(f"{expr} AS {alias}")
         columns[alias] = name
     sql = "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(out) + "\nFROM c"
-    return RenderedSQL(sql=sql, columns=columns)
+    parts = [(name, [(a, cum_parts.get(a)) for a, _ in cols.items]) for name, cols in present]
+    return RenderedSQL(
+        sql=sql,
+        columns=columns,
+        stage=stage,
+        parts=parts,
+        accumulate=not plain_parts,
+        final=out[2:],
+    )
 
 
 def render_labels_sql(

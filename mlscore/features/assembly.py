@@ -1,0 +1,140 @@
+"""Staged execution of the feature SQL: stage tables in the engine, assembly in NumPy.
+
+The one-query form of the feature SQL (:attr:`RenderedSQL.sql`) ends with a chain
+of joins of every part (``ib``, the windowed pivots, ``ta``, ``ad``) onto the
+grid of customers x cutoffs, and accumulates the all-history partials over the
+cutoffs. With many cutoffs that chain dominates: every join carries the columns
+of the joins before it, and all their hash tables are alive at once (measured
+on 20 M events x 12 cutoffs: ~130 s of CPU and 32 GB spilled under a 2 GB
+limit; see ``docs/benchmarks.md``).
+
+Here an engine materialises the stage CTEs as temporary tables, then each part
+is read once as ``(customer index, cutoff, columns)`` and scattered into a dense
+``customers x cutoffs`` array per column; the all-history partials are
+accumulated along the cutoff axis (``cumsum`` / ``fmax`` / ``fmin``), the grid
+rows (cutoffs from the customer's first one) are taken out, and the engine runs
+the final expressions over that frame. Memory then holds one part at a time.
+
+Time semantics are those of the rendered SQL (features of cutoff ``c`` use
+events with ``ts < c``); this module only moves rows around.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from mlscore.features.sql import RenderedSQL
+
+__all__ = ["StagedEngine", "run_staged"]
+
+_IDS = "_mlscore_ids"
+_FRAME = "_mlscore_grid"
+
+
+class StagedEngine(Protocol):
+    """What :func:`run_staged` needs from an engine."""
+
+    def execute(self, sql: str) -> None:
+        """Run a statement without fetching a result."""
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run a query and fetch its result."""
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Run a query and fetch its result as an Arrow table."""
+
+    def register(self, tables: dict[str, pd.DataFrame]) -> None:
+        """Make DataFrames queryable by name."""
+
+    def unregister(self, name: str) -> None:
+        """Forget a registered DataFrame."""
+
+
+def _accumulate(arr: np.ndarray, kind: str | None) -> np.ndarray:
+    """Accumulate per-bucket partials along the cutoff axis (axis 1)."""
+    if kind == "sum":
+        return np.cumsum(np.nan_to_num(arr, nan=0.0), axis=1)
+    if kind == "max":
+        return np.fmax.accumulate(arr, axis=1)
+    if kind == "min":
+        return np.fmin.accumulate(arr, axis=1)
+    return arr
+
+
+def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
+    """Run ``rendered`` stage by stage; same rows and values as ``rendered.sql``.
+
+    Returns ``customer_id``, ``cutoff`` and the aliases of ``rendered.final``,
+    one row per known customer and cutoff (from the customer's first cutoff on),
+    in no particular order.
+    """
+    created: list[str] = []
+    try:
+        for name, body in rendered.stage:
+            engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {body}")
+            created.append(name)
+        engine.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT customer_id, first_cutoff, "
+            "ROW_NUMBER() OVER (ORDER BY customer_id) - 1 AS idx FROM known"
+        )
+        created.append(_IDS)
+        ids = engine.query(f"SELECT idx, customer_id, first_cutoff FROM {_IDS}")
+        cuts = np.sort(engine.query("SELECT cutoff FROM cutoffs")["cutoff"].to_numpy("int64"))
+        n, k_count = len(ids), len(cuts)
+        order = ids["idx"].to_numpy("int64")
+        names = np.empty(n, dtype=object)
+        names[order] = ids["customer_id"].astype(str).to_numpy()
+        first_k = np.empty(n, dtype="int64")
+        first_k[order] = np.searchsorted(cuts, ids["first_cutoff"].to_numpy("int64"))
+        # grid rows in (cutoff, customer id) order, the order the builders return
+        ks, rows = np.nonzero(np.arange(k_count)[:, None] >= first_k[None, :])
+
+        signup = engine.query(
+            f"SELECT i.idx, s.signup_ts FROM customers s JOIN {_IDS} i "
+            "ON i.customer_id = s.customer_id"
+        )
+        sig = np.full(n, np.nan)
+        sig[signup["idx"].to_numpy("int64")] = signup["signup_ts"].to_numpy("float64")
+        frame: dict[str, np.ndarray] = {"cutoff": cuts[ks], "signup_ts": sig[rows]}
+        for part, cols in rendered.parts:
+            aliases = ", ".join(f"p.{a}" for a, _ in cols)
+            got = engine.query(
+                f"SELECT i.idx, p.cutoff, {aliases} FROM {part} p JOIN {_IDS} i "
+                "ON i.customer_id = p.customer_id"
+            )
+            pi = got["idx"].to_numpy("int64")
+            pk = np.searchsorted(cuts, got["cutoff"].to_numpy("int64"))
+            for alias, kind in cols:
+                arr = np.full((n, k_count), np.nan)
+                arr[pi, pk] = got[alias].to_numpy("float64", na_value=np.nan)
+                if rendered.accumulate:
+                    arr = _accumulate(arr, kind)
+                frame[alias] = arr[rows, ks]
+            del got
+        # Arrow, NaN as null (what NULL was in SQL): DuckDB scans it in parallel
+        frame["_row"] = np.arange(len(rows), dtype="int64")
+        table = pa.table({k: pa.array(v, from_pandas=True) for k, v in frame.items()})
+        del frame
+        engine.register({_FRAME: table})
+        try:
+            got_final = engine.query_arrow(
+                "SELECT _row,\n  " + ",\n  ".join(rendered.final) + f"\nFROM {_FRAME}"
+            )
+        finally:
+            engine.unregister(_FRAME)
+        del table
+        out = got_final.to_pandas()
+        del got_final
+        pos = out.pop("_row").to_numpy("int64")
+        if not bool(np.all(pos[1:] > pos[:-1])):  # the engine may reorder rows
+            out = out.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
+    finally:
+        for name in reversed(created):
+            engine.execute(f"DROP TABLE IF EXISTS {name}")
+    out.insert(0, "cutoff", cuts[ks])
+    out.insert(0, "customer_id", names[rows])
+    return out
