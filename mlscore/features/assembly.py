@@ -26,6 +26,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mlscore.features.sql import RenderedSQL
 
@@ -44,8 +45,8 @@ class StagedEngine(Protocol):
     def query(self, sql: str) -> pd.DataFrame:
         """Run a query and fetch its result."""
 
-    def query_arrow(self, sql: str) -> pa.Table:
-        """Run a query and fetch its result as an Arrow table."""
+    def query_arrow(self, sql: str, *, ordered: bool = False) -> pa.Table:
+        """Run a query and fetch its result as Arrow (``ordered``: keep the scan order)."""
 
     def register(self, tables: dict[str, pd.DataFrame]) -> None:
         """Make DataFrames queryable by name."""
@@ -63,6 +64,12 @@ def _accumulate(arr: np.ndarray, kind: str | None) -> np.ndarray:
     if kind == "min":
         return np.fmin.accumulate(arr, axis=1)
     return arr
+
+
+def _floats(table: pa.Table, name: str) -> np.ndarray:
+    """One column of an Arrow table as float64, null as NaN."""
+    col = pc.cast(table.column(name), pa.float64())
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype="float64")
 
 
 def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
@@ -102,15 +109,15 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
         frame: dict[str, np.ndarray] = {"cutoff": cuts[ks], "signup_ts": sig[rows]}
         for part, cols in rendered.parts:
             aliases = ", ".join(f"p.{a}" for a, _ in cols)
-            got = engine.query(
+            got = engine.query_arrow(
                 f"SELECT i.idx, p.cutoff, {aliases} FROM {part} p JOIN {_IDS} i "
                 "ON i.customer_id = p.customer_id"
             )
-            pi = got["idx"].to_numpy("int64")
-            pk = np.searchsorted(cuts, got["cutoff"].to_numpy("int64"))
+            pi = _floats(got, "idx").astype("int64")
+            pk = np.searchsorted(cuts, _floats(got, "cutoff").astype("int64"))
             for alias, kind in cols:
                 arr = np.full((n, k_count), np.nan)
-                arr[pi, pk] = got[alias].to_numpy("float64", na_value=np.nan)
+                arr[pi, pk] = _floats(got, alias)
                 if rendered.accumulate:
                     arr = _accumulate(arr, kind)
                 frame[alias] = arr[rows, ks]
@@ -122,7 +129,8 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
         engine.register({_FRAME: table})
         try:
             got_final = engine.query_arrow(
-                "SELECT _row,\n  " + ",\n  ".join(rendered.final) + f"\nFROM {_FRAME}"
+                "SELECT _row,\n  " + ",\n  ".join(rendered.final) + f"\nFROM {_FRAME}",
+                ordered=True,
             )
         finally:
             engine.unregister(_FRAME)
