@@ -135,7 +135,8 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
         finally:
             engine.unregister(_FRAME)
         del table
-        out = got_final.to_pandas()
+        # free each Arrow column as it is converted: the result is the largest object here
+        out = got_final.to_pandas(self_destruct=True, split_blocks=True)
         del got_final
         pos = out.pop("_row").to_numpy("int64")
         if not bool(np.all(pos[1:] > pos[:-1])):  # the engine may reorder rows
