@@ -200,7 +200,13 @@ def test_sentence_cache_key_never_changes_a_sentence(feature):
     from mlscore.explain.reasons import _defn, _shown_values
 
     rng = np.random.default_rng(0)
-    raw = np.r_[rng.uniform(0, 3, 300), rng.uniform(0, 500, 300), np.arange(0, 3, 0.05), np.nan]
+    raw = np.r_[
+        rng.uniform(0, 3, 300),
+        rng.uniform(0, 500, 300),
+        np.arange(0, 3, 0.05),
+        np.nan,
+        [9.949, 9.95, 9.96, 10.5, 11.5, 12.5],
+    ]
     shown = _shown_values(_defn(feature), raw)
     for v, s in zip(raw, shown, strict=True):
         assert reason_text(feature, s, 4.0, "fr") == reason_text(feature, v, 4.0, "fr")

@@ -109,3 +109,11 @@ def test_golden_sentences() -> None:
     )
     assert reason_sentence(r, float("nan"), -3, "en") == "No purchase yet: -3 points"
     assert format_points(0.4) == "+0 point"
+
+
+def test_decayed_counts_read_as_whole_numbers_above_ten() -> None:
+    d = parse_feature_name("email_click_decayed_hl14")
+    big = reason_sentence(d, 126.64, 3.0, "en")
+    assert "~127 emails" in big and "126.6" not in big
+    assert "~2.4 emails" in reason_sentence(d, 2.44, 3.0, "en")
+    assert "~127 e-mails" in reason_sentence(d, 126.64, 3.0, "fr")

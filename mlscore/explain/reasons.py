@@ -239,6 +239,15 @@ def _shown_values(d: FeatureDef | None, values: np.ndarray) -> np.ndarray:
         nd, scale = _SHOWN_DECIMALS[d.measure], 1.0
     else:
         return arr
+    shown = _round_like_python(arr, nd, scale)
+    if d.measure == "decayed":  # whole numbers from 10 on (see naming.value sentences)
+        big = arr >= 10
+        shown[big] = _round_like_python(arr[big], 0, 1.0)
+    return shown
+
+
+def _round_like_python(arr: np.ndarray, nd: int, scale: float) -> np.ndarray:
+    """``round(x * scale, nd) / scale`` for every value, vectorised."""
     z = arr * scale * 10.0**nd
     shown = np.round(z) / 10.0**nd / scale
     # near a half the fast rounding may differ from Python's: redo those exactly

@@ -660,10 +660,12 @@ def _value_phrase(d: FeatureDef, value: float | str | None, lang: Language) -> s
     if m == "decayed":
         if n < 0.05:
             return ph.never
+        # one decimal says something for small weighted counts; above 10 it is noise
+        approx = "~" + _num(round(n, 1) if n < 10 else round(n), lang)
         return (
-            f"{ph.did.format(n='~' + _num(round(n, 1), lang), s='s')} recently (recency-weighted)"
+            f"{ph.did.format(n=approx, s='s')} recently (recency-weighted)"
             if en
-            else f"{ph.did.format(n='~' + _num(round(n, 1), lang), s='s')} récemment (pondéré par ancienneté)"
+            else f"{ph.did.format(n=approx, s='s')} récemment (pondéré par ancienneté)"
         )
     if m == "count":
         if n == 0:
