@@ -144,6 +144,5 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
     finally:
         for name in reversed(created):
             engine.execute(f"DROP TABLE IF EXISTS {name}")
-    out.insert(0, "cutoff", cuts[ks])
-    out.insert(0, "customer_id", names[rows])
-    return out
+    keys = pd.DataFrame({"customer_id": names[rows], "cutoff": cuts[ks]}, index=out.index)
+    return pd.concat([keys, out], axis=1)
