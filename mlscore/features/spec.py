@@ -126,11 +126,16 @@ class FeatureSpec:
             if inter is not None:
                 inter = inter[inter["ts"] < cutoff]
             if cust is not None:
-                known: set[str] = set()
-                for t in (inter, tables.transactions):
-                    if t is not None:
-                        known |= set(t.loc[t["ts"] < cutoff, "customer_id"].astype(str))
-                mask = cust["customer_id"].astype(str).isin(known)
+                # distinct ids, vectorised (a Python set over 20 M ids took ~45 s)
+                parts = [
+                    pd.Series(t.loc[t["ts"] < cutoff, "customer_id"].unique()).astype(str)
+                    for t in (inter, tables.transactions)
+                    if t is not None
+                ]
+                known = pd.Index(pd.concat(parts).unique() if parts else [], dtype=str)
+                # Index lookup: Series.isin of Arrow strings builds a Python list of the values
+                ids = cust["customer_id"].astype(str)
+                mask = pd.Series(known.get_indexer(ids) >= 0, index=cust.index)
                 if "signup_ts" in cust.columns:
                     mask |= cust["signup_ts"] < cutoff
                 cust = cust[mask]
