@@ -5,8 +5,10 @@ seed), writes them once to Parquet in a temporary folder, then runs each case in
 its own subprocess (so that peak memory, read from ``/proc/self/status`` VmHWM,
 belongs to that case alone; inputs are loaded in memory in every case):
 
-- ``duckdb-1``: ``build_features`` for one cutoff;
-- ``duckdb-12``: ``build_training_set`` (conversion target) over 12 cutoffs, 14 days apart;
+- ``duckdb-1``: ``build_features`` for one cutoff (freezing the feature spec
+  from the tables included, as when a user calls it without ``spec``);
+- ``duckdb-12``: ``build_training_set`` (conversion target) over 12 cutoffs, 14 days
+  apart (spec freezing included);
 - ``pandas-1`` / ``pandas-12``: the same features with pandas groupbys, one cutoff
   at a time (the 12-cutoff case loops over cutoffs, without labels);
 - ``parquet-1`` / ``parquet-12``: ``compute_features`` with DuckDB scanning the
@@ -240,17 +242,14 @@ def run_case(case: str, folder: Path, n_cutoffs: int) -> dict[str, float]:
     n_events = len(inter) + len(tx)
     cfg = config_from_dict({"data": {"interactions": {"path": "i"}, "transactions": {"path": "t"}}})
     tables = Tables(inter, tx, cu)
-    spec = FeatureSpec.from_config(cfg, tables, cutoff=last)
     _reset_peak()
     inputs = _rss_mb()
     t0 = time.perf_counter()
-    if case == "duckdb":
+    if case == "duckdb":  # as a user calls them: the spec is frozen inside (timed)
         if n_cutoffs == 1:
-            out = build_features(tables, cutoff=last, config=cfg, spec=spec)
+            out = build_features(tables, cutoff=last, config=cfg)
         else:
-            out = build_training_set(
-                tables, config=cfg, target="conversion", cutoffs=cutoffs, spec=spec
-            )
+            out = build_training_set(tables, config=cfg, target="conversion", cutoffs=cutoffs)
         rows, cols = out.shape
     else:
         rows = cols = 0
