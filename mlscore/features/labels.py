@@ -76,6 +76,11 @@ def _consenting(tables: Tables) -> set[str] | None:
     return set(refused.astype(str)) if len(refused) else None
 
 
+def _distinct(ids: pd.Series) -> pd.Index:
+    """The distinct ids of a column, as strings."""
+    return pd.Index(pd.Series(ids.unique()).astype(str).unique(), dtype=str)
+
+
 def population(tables: Tables, *, cutoff: object, target: Target) -> pd.Series:
     """Customer ids eligible for ``target`` at ``cutoff`` (sorted, unique).
 
@@ -88,13 +93,15 @@ def population(tables: Tables, *, cutoff: object, target: Target) -> pd.Series:
     """
     c = as_epoch(cutoff)
     inter, tx, cust = tables.interactions, tables.transactions, tables.customers
-    ids: set[str] = set()
+    # distinct ids with vectorised unique / Index set operations (a Python set over
+    # every event's id took ~45 s on 20 M events)
+    ids = pd.Index([], dtype=str)
     if isinstance(target, ConversionTarget):
         for t in (inter, tx):
             if t is not None:
-                ids |= set(t.loc[t["ts"] < c, "customer_id"].astype(str))
+                ids = ids.union(_distinct(t.loc[t["ts"] < c, "customer_id"]))
         if cust is not None and "signup_ts" in cust.columns:
-            ids |= set(cust.loc[cust["signup_ts"] < c, "customer_id"].astype(str))
+            ids = ids.union(_distinct(cust.loc[cust["signup_ts"] < c, "customer_id"]))
         if target.exclude_converted:
             if target.outcome == "purchase" and tx is not None:
                 done = tx.loc[(tx["ts"] < c) & (tx["amount"] > 0), "customer_id"]
@@ -104,21 +111,22 @@ def population(tables: Tables, *, cutoff: object, target: Target) -> pd.Series:
                 ]
             else:
                 done = pd.Series([], dtype=str)
-            ids -= set(done.astype(str))
+            ids = ids.difference(_distinct(done))
     else:
         lo = c - target.lookback_days * DAY
         if tx is not None:
             m = (tx["ts"] < c) & (tx["ts"] >= lo)
             if target.activity == "purchase":
                 m &= tx["amount"] > 0
-            ids |= set(tx.loc[m, "customer_id"].astype(str))
+            ids = ids.union(_distinct(tx.loc[m, "customer_id"]))
         if target.activity == "any" and inter is not None:
             m = (inter["ts"] < c) & (inter["ts"] >= lo)
-            ids |= set(inter.loc[m, "customer_id"].astype(str))
+            ids = ids.union(_distinct(inter.loc[m, "customer_id"]))
     refused = _consenting(tables)
     if refused:
-        ids -= refused
-    return pd.Series(sorted(ids), dtype=object, name="customer_id")
+        ids = ids.difference(pd.Index(sorted(refused), dtype=str))
+    ids = ids.sort_values()
+    return pd.Series(np.asarray(ids, dtype=object), dtype=object, name="customer_id")
 
 
 def _midnight(ts: int) -> int:

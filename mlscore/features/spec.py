@@ -122,35 +122,49 @@ class FeatureSpec:
         has_inter = inter is not None
         has_tx = tables.transactions is not None
         cust = tables.customers
-        if cutoff is not None:
-            if inter is not None:
-                inter = inter[inter["ts"] < cutoff]
-            if cust is not None:
-                # distinct ids, vectorised (a Python set over 20 M ids took ~45 s)
-                parts = [
-                    pd.Series(t.loc[t["ts"] < cutoff, "customer_id"].unique()).astype(str)
-                    for t in (inter, tables.transactions)
-                    if t is not None
-                ]
-                known = pd.Index(pd.concat(parts).unique() if parts else [], dtype=str)
-                # Index lookup: Series.isin of Arrow strings builds a Python list of the values
-                ids = cust["customer_id"].astype(str)
-                mask = pd.Series(known.get_indexer(ids) >= 0, index=cust.index)
-                if "signup_ts" in cust.columns:
-                    mask |= cust["signup_ts"] < cutoff
-                cust = cust[mask]
-        if inter is None or inter.empty:
+        # rows visible before the cutoff, as a mask (no copy of the whole table)
+        seen_rows = None
+        if inter is not None and cutoff is not None:
+            seen_rows = (inter["ts"] < cutoff).to_numpy()
+        if cutoff is not None and cust is not None and tables.attributes:
+            # customers known before the cutoff (their attribute values make the codes);
+            # distinct ids, vectorised (a Python set over 20 M ids took ~45 s)
+            parts = [
+                pd.Series(t.loc[t["ts"] < cutoff, "customer_id"].unique()).astype(str)
+                for t in (inter, tables.transactions)
+                if t is not None
+            ]
+            known = pd.Index(pd.concat(parts).unique() if parts else [], dtype=str)
+            # Index lookup: Series.isin of Arrow strings builds a Python list of the values
+            ids = cust["customer_id"].astype(str)
+            mask = pd.Series(known.get_indexer(ids) >= 0, index=cust.index)
+            if "signup_ts" in cust.columns:
+                mask |= cust["signup_ts"] < cutoff
+            cust = cust[mask]
+
+        def visible(col: str, extra: pd.Series | None = None) -> pd.Series:
+            """Column ``col`` of the interactions before the cutoff (and ``extra``)."""
+            assert inter is not None
+            keep = seen_rows
+            if extra is not None:
+                e = extra.to_numpy(dtype=bool)
+                keep = e if keep is None else keep & e
+            return inter[col] if keep is None else inter[col][keep]
+
+        events_seen = visible("event") if inter is not None else None
+        if events_seen is None or events_seen.empty:
             seen: list[str] = []
         else:
-            seen = sorted(str(e) for e in inter["event"].dropna().unique())
+            seen = sorted(str(e) for e in events_seen.dropna().unique())
         events = tuple(seen) if fc.events == "all" else tuple(sorted(set(fc.events)))
         channels: tuple[str, ...] = ()
         value_events: tuple[str, ...] = ()
-        if inter is not None and not inter.empty:
+        if inter is not None and events_seen is not None and not events_seen.empty:
             if fc.channels and "channel" in inter.columns:
-                channels = tuple(sorted(str(c) for c in inter["channel"].dropna().unique()))
+                chans = visible("channel").dropna().unique()
+                channels = tuple(sorted(str(c) for c in chans))
             if "value" in inter.columns:
-                has_value = inter.loc[inter["value"].notna(), "event"].dropna().unique()
+                has_value = visible("event", inter["value"].notna()).dropna().unique()
                 allowed = set(events) if fc.value_events == "all" else set(fc.value_events)
                 value_events = tuple(sorted(str(e) for e in has_value if str(e) in allowed))
         attrs: list[AttributeSpec] = []
