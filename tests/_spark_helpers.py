@@ -37,7 +37,9 @@ def spark():  # type: ignore[no-untyped-def]
             "spark.default.parallelism": "2",
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
-            "spark.driver.memory": "1g",
+            # 1g ran out of heap once (scoring test writing Parquet after every other
+            # Spark test of the session); the CI machine has 24 GB
+            "spark.driver.memory": "2g",
             # short-lived test JVM: C1 JIT only and the serial GC. On a loaded 2-core box
             # C2 compilation and parallel GC threads compete with the queries: measured
             # 59-67 s vs 113 s for the same Spark builds (JIT level never changes results).
