@@ -48,8 +48,8 @@ class StagedEngine(Protocol):
     def query_arrow(self, sql: str, *, ordered: bool = False) -> pa.Table:
         """Run a query and fetch its result as Arrow (``ordered``: keep the scan order)."""
 
-    def register(self, tables: dict[str, pd.DataFrame]) -> None:
-        """Make DataFrames queryable by name."""
+    def register(self, tables: dict[str, pd.DataFrame | pa.Table]) -> None:
+        """Make DataFrames (or Arrow tables) queryable by name."""
 
     def unregister(self, name: str) -> None:
         """Forget a registered DataFrame."""
@@ -113,8 +113,8 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
                 f"SELECT i.idx, p.cutoff, {aliases} FROM {part} p JOIN {_IDS} i "
                 "ON i.customer_id = p.customer_id"
             )
-            pi = _floats(got, "idx").astype("int64")
-            pk = np.searchsorted(cuts, _floats(got, "cutoff").astype("int64"))
+            pi = got.column("idx").to_numpy().astype("int64", copy=False)
+            pk = np.searchsorted(cuts, got.column("cutoff").to_numpy().astype("int64", copy=False))
             for alias, kind in cols:
                 arr = np.full((n, k_count), np.nan)
                 arr[pi, pk] = _floats(got, alias)

@@ -74,11 +74,11 @@ class DuckDBEngine:
             config["temp_directory"] = temp_directory
         self._con = duckdb.connect(":memory:", config=config)
 
-    def register(self, tables: dict[str, pd.DataFrame]) -> None:
-        """Register DataFrames as views (zero copy; NaN in float columns reads as NULL)."""
+    def register(self, tables: dict[str, pd.DataFrame | pa.Table]) -> None:
+        """Register DataFrames or Arrow tables as views (zero copy; NaN in float
+        DataFrame columns reads as NULL)."""
         for name, df in tables.items():
-            with contextlib.suppress(Exception):
-                self._con.unregister(name)
+            self.unregister(name)
             self._con.register(name, df)
 
     def register_parquet(self, name: str, path: str) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mlscore.config import HandsetPoints, ProjectConfig
-from mlscore.data.tables import Tables
+from mlscore.data.tables import Tables, distinct_ids
 from mlscore.errors import ConfigError
 from mlscore.features.naming import FeatureDef, feature_name, parse_feature_name
 
@@ -127,14 +127,11 @@ class FeatureSpec:
         if inter is not None and cutoff is not None:
             seen_rows = (inter["ts"] < cutoff).to_numpy()
         if cutoff is not None and cust is not None and tables.attributes:
-            # customers known before the cutoff (their attribute values make the codes);
-            # distinct ids, vectorised (a Python set over 20 M ids took ~45 s)
-            parts = [
-                pd.Series(t.loc[t["ts"] < cutoff, "customer_id"].unique()).astype(str)
-                for t in (inter, tables.transactions)
-                if t is not None
-            ]
-            known = pd.Index(pd.concat(parts).unique() if parts else [], dtype=str)
+            # customers known before the cutoff (their attribute values make the codes)
+            known = pd.Index([], dtype=str)
+            for t in (inter, tables.transactions):
+                if t is not None:
+                    known = known.union(distinct_ids(t.loc[t["ts"] < cutoff, "customer_id"]))
             # Index lookup: Series.isin of Arrow strings builds a Python list of the values
             ids = cust["customer_id"].astype(str)
             mask = pd.Series(known.get_indexer(ids) >= 0, index=cust.index)
