@@ -13,6 +13,7 @@ from mlscore.config import ChurnTarget, ConversionTarget, config_from_dict
 from mlscore.data.tables import Tables
 from mlscore.features import FeatureSpec, build_features, build_training_set
 from mlscore.features.assembly import run_staged
+from mlscore.features.bucketed import run_bucketed
 from mlscore.features.builders import prepare_relations
 from mlscore.features.engine import DuckDBEngine
 from mlscore.features.sql import render_features_sql
@@ -277,7 +278,45 @@ def test_staged_assembly_equals_the_one_query_sql(
     one = eng.query(rendered.sql).rename(columns=rendered.columns)
     one["cutoff"] = one["cutoff"].astype("int64")
     assert_same(staged, one, rtol=1e-12)
+    # the bucket plan exists exactly for day-aligned cutoffs without a history cap
+    assert (rendered.buckets is not None) == (aligned and history is None)
+    if rendered.buckets is not None:
+        bucketed = run_bucketed(eng, rendered).rename(columns=rendered.columns)
+        assert_same(bucketed, one, rtol=1e-12)
     # and the one-query form without the aligned shortcut agrees too
     plain = render_features_sql(spec, c0=c0, single_cutoff=len(cutoffs) == 1)
     assert_same(staged, eng.query(plain.sql).rename(columns=plain.columns), rtol=1e-12)
+    eng.close()
+
+
+# a handset grid with fractional weights over a 30-day lookback, and extra event counts
+# (populations): parts of the bucket plan the default spec does not use
+HANDSET_SPEC = FeatureSpec.from_dict(
+    {
+        **SPEC.to_dict(),
+        "handset_weights": {"page_view": 0.1, "pricing_view": 2.5, "form_submit": 30},
+        "handset_lookback_days": 30,
+    }
+)
+
+
+@settings(max_examples=10)
+@given(tables_st(), st.sampled_from([CUTOFFS, CUTOFFS[1:2], [100 * D, 101 * D, 135 * D]]))
+def test_bucket_plan_equals_the_one_query_sql(tables: Tables, cutoffs: list[int]) -> None:
+    """Windows as unions of day-aligned buckets give the one-query SQL's values."""
+    eng = DuckDBEngine()
+    eng.register(prepare_relations(tables, cutoffs))
+    c0, c1 = min(cutoffs), max(cutoffs)
+    rendered = render_features_sql(
+        HANDSET_SPEC,
+        c0=c0,
+        extra_events=("email_click", "webinar_attended"),
+        single_cutoff=len(cutoffs) == 1,
+        aligned_range=(c0, c1),
+    )
+    assert rendered.buckets is not None
+    bucketed = run_bucketed(eng, rendered).rename(columns=rendered.columns)
+    one = eng.query(rendered.sql).rename(columns=rendered.columns)
+    one["cutoff"] = one["cutoff"].astype("int64")
+    assert_same(bucketed, one, rtol=1e-12)
     eng.close()

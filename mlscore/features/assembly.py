@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from mlscore.features.sql import RenderedSQL
 
-__all__ = ["StagedEngine", "run_staged"]
+__all__ = ["StagedEngine", "run_final", "run_staged"]
 
 _IDS = "_mlscore_ids"
 _FRAME = "_mlscore_grid"
@@ -122,27 +122,39 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
                     arr = _accumulate(arr, kind)
                 frame[alias] = arr[rows, ks]
             del got
-        # Arrow, NaN as null (what NULL was in SQL): DuckDB scans it in parallel
-        frame["_row"] = np.arange(len(rows), dtype="int64")
-        table = pa.table({k: pa.array(v, from_pandas=True) for k, v in frame.items()})
-        del frame
-        engine.register({_FRAME: table})
-        try:
-            got_final = engine.query_arrow(
-                "SELECT _row,\n  " + ",\n  ".join(rendered.final) + f"\nFROM {_FRAME}",
-                ordered=True,
-            )
-        finally:
-            engine.unregister(_FRAME)
-        del table
-        # free each Arrow column as it is converted: the result is the largest object here
-        out = got_final.to_pandas(self_destruct=True, split_blocks=True)
-        del got_final
-        pos = out.pop("_row").to_numpy("int64")
-        if not bool(np.all(pos[1:] > pos[:-1])):  # the engine may reorder rows
-            out = out.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
+        out = run_final(engine, rendered, frame)
     finally:
         for name in reversed(created):
             engine.execute(f"DROP TABLE IF EXISTS {name}")
     keys = pd.DataFrame({"customer_id": names[rows], "cutoff": cuts[ks]}, index=out.index)
     return pd.concat([keys, out], axis=1)
+
+
+def run_final(
+    engine: StagedEngine, rendered: RenderedSQL, frame: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """The final expressions of ``rendered`` over ``frame`` (``cutoff``, ``signup_ts``
+    and every part column, one entry per grid row, NaN for NULL), in frame order.
+
+    ``frame`` is emptied as it is handed to the engine.
+    """
+    n = len(frame["cutoff"])
+    frame["_row"] = np.arange(n, dtype="int64")
+    # Arrow, NaN as null (what NULL was in SQL): DuckDB scans it in parallel
+    table = pa.table({k: pa.array(frame.pop(k), from_pandas=True) for k in list(frame)})
+    engine.register({_FRAME: table})
+    try:
+        got_final = engine.query_arrow(
+            "SELECT _row,\n  " + ",\n  ".join(rendered.final) + f"\nFROM {_FRAME}",
+            ordered=True,
+        )
+    finally:
+        engine.unregister(_FRAME)
+    del table
+    # free each Arrow column as it is converted: the result is the largest object here
+    out = got_final.to_pandas(self_destruct=True, split_blocks=True)
+    del got_final
+    pos = out.pop("_row").to_numpy("int64")
+    if not bool(np.all(pos[1:] > pos[:-1])):  # the engine may reorder rows
+        out = out.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
+    return out

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mlscore.features.assembly import run_staged
+from mlscore.features.bucketed import run_bucketed
 from mlscore.features.sql import RenderedSQL
 
 __all__ = ["DuckDBEngine", "Engine", "engine_for", "make_engine"]
@@ -120,7 +121,11 @@ class DuckDBEngine:
             self._con.unregister(name)
 
     def query_features(self, rendered: RenderedSQL) -> pd.DataFrame:
-        """Run the feature SQL stage by stage (see :mod:`mlscore.features.assembly`)."""
+        """Run the feature SQL by its bucket plan when it has one (day-aligned cutoffs,
+        see :mod:`mlscore.features.bucketed`), else stage by stage
+        (:mod:`mlscore.features.assembly`)."""
+        if rendered.buckets is not None:
+            return run_bucketed(self, rendered)
         return run_staged(self, rendered)
 
     def close(self) -> None:

@@ -101,18 +101,80 @@ class RenderedSQL:
     parts: list[tuple[str, list[tuple[str, str | None]]]] = field(default_factory=list)
     accumulate: bool = False
     final: list[str] = field(default_factory=list)
+    buckets: BucketPlan | None = None
+
+
+@dataclass(frozen=True)
+class Partial:
+    """How one part column is computed from per-bucket partials (:class:`BucketPlan`).
+
+    The value for cutoff ``c`` is the ``kind`` (``sum``/``max``/``min``) of column
+    ``measure`` of bucket table ``table`` over the buckets inside ``window``
+    (``(a, b)``: ``[c - a days, c - b days)``; ``None``: every bucket before
+    ``c``), over the rows of event code ``ev`` / channel code ``ch`` when set,
+    each row weighted by ``weights[ev]`` when given (sums only).
+    """
+
+    table: str
+    measure: str
+    kind: str
+    window: tuple[int, int] | None = None
+    ev: int | None = None
+    ch: int | None = None
+    weights: tuple[tuple[int, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("sum", "max", "min") or (self.weights and self.kind != "sum"):
+            raise ValueError(f"bad partial: {self}")
+
+
+@dataclass
+class BucketPlan:
+    """The feature work as per-bucket partials (day-aligned cutoffs, no history cap).
+
+    Time is cut at every cutoff ``c`` and every ``c - d`` days for ``d`` in
+    ``offsets_days``; the stretches between two cuts are the *buckets*, plus
+    bucket 0 before the first cut. ``tables`` (``(name, SELECT)``, in order;
+    the ``tx`` stage of :attr:`RenderedSQL.stage` first when transactions are
+    used) group the events by ``(idx, b[, ev, ch])``: customer index (from the
+    relation ``_mlscore_ids(customer_id, idx)``) and bucket (from
+    ``_mlscore_bmap(a, b)``, day ``a`` counted from ``c0``; days before the first
+    cut are absent from the map and fall in bucket 0). Only events with
+    ``ts < c1`` (the last cutoff) are read. ``partials`` tells, per part
+    column, how it follows from the bucket rows; windows are unions of buckets
+    and the all-history values their running totals, so events are read once
+    whatever the number of cutoffs (:mod:`mlscore.features.bucketed`).
+
+    These SELECTs are DuckDB SQL (the one-query form stays portable). Sums of
+    non-integer values use ``FSUM`` (compensated summation): DuckDB's
+    parallel hash aggregation adds a group's rows in an order that varies with
+    the rest of the data, and a plain ``SUM`` of doubles then varies in its last
+    bits (e.g. when events after the cutoff are added to the inputs).
+    """
+
+    c0: int
+    c1: int
+    offsets_days: tuple[int, ...]
+    tables: list[tuple[str, str]]
+    partials: dict[str, Partial]
+    id_sources: list[str]
+    #: measures whose bucket values are whole numbers (counts)
+    integral_measures: tuple[str, ...] = ("n", "vn", "pn", "gn", "rn", "days")
 
 
 class _Cols:
     """Collects ``expr AS alias`` items with generated, quote-free aliases."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, partials: dict[str, Partial] | None = None) -> None:
         self.prefix = prefix
         self.items: list[tuple[str, str]] = []
+        self.partials = partials
 
-    def add(self, expr: str) -> str:
+    def add(self, expr: str, partial: Partial | None = None) -> str:
         alias = f"{self.prefix}{len(self.items)}"
         self.items.append((alias, expr))
+        if partial is not None and self.partials is not None:
+            self.partials[alias] = partial
         return alias
 
     def select(self) -> str:
@@ -129,16 +191,18 @@ class _SplitCols:
     (the pivot with ``FILTER``/``CASE`` costs rows x columns).
     """
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, partials: dict[str, Partial]) -> None:
         self.prefix = prefix
         self.n = 0
         self.groups: dict[tuple[str, str | None], _Cols] = {}
+        self.partials = partials
 
-    def add(self, expr: str, cond: str | None = None, src: str = "iw1") -> str:
+    def add(self, expr: str, cond: str | None = None, src: str = "iw1", *, partial: Partial) -> str:
         cols = self.groups.setdefault((src, cond), _Cols(self.prefix))
         alias = f"{self.prefix}{self.n}"
         self.n += 1
         cols.items.append((alias, expr))
+        self.partials[alias] = partial
         return alias
 
 
@@ -210,17 +274,27 @@ def render_features_sql(
     hs = spec.handset
     L = hs.lookback_days
 
-    ib = _Cols("b")  # interactions, all-history partials per cutoff bucket
-    iw = _SplitCols("w")  # interactions, windowed aggregates
-    ta = _Cols("t")
-    ad = _Cols("a")
+    # how each part column follows from per-bucket partials (the bucketed plan)
+    partials: dict[str, Partial] = {}
+    ib = _Cols("b", partials)  # interactions, all-history partials per cutoff bucket
+    iw = _SplitCols("w", partials)  # interactions, windowed aggregates
+    ta = _Cols("t", partials)
+    ad = _Cols("a", partials)
     # cumulative partial aggregates: alias -> kind (sum/max/min)
     cum_parts: dict[str, str] = {}
 
-    def part(cols: _Cols, expr: str, kind: str) -> str:
-        alias = cols.add(expr)
+    def part(cols: _Cols, expr: str, kind: str, partial: Partial) -> str:
+        alias = cols.add(expr, partial)
         cum_parts[alias] = kind
         return alias
+
+    def bi(
+        measure: str, kind: str = "sum", window: tuple[int, int] | None = None, **kw: object
+    ) -> Partial:
+        return Partial("_mlscore_bi", measure, kind, window, **kw)  # type: ignore[arg-type]
+
+    def bt(measure: str, kind: str = "sum", window: tuple[int, int] | None = None) -> Partial:
+        return Partial("_mlscore_bt", measure, kind, window)
 
     feat: dict[str, str] = {}  # feature name -> final expression
     internal: dict[str, str] = {}
@@ -247,77 +321,88 @@ def render_features_sql(
         # [, channel]) partial aggregates of stage 1 (CTEs ib1 and iw1) into columns
         wins = list(spec.windows_days)
         for e in tracked:
-            ev_n[e] = part(ib, _agg("SUM", "n", is_ev(e)), "sum")
+            ev_n[e] = part(ib, _agg("SUM", "n", is_ev(e)), "sum", bi("n", ev=codes[e]))
         for e in spec.event_types:
             for wi, w in enumerate(wins):
-                a = iw.add(f"SUM(n{wi})", is_ev(e))
+                a = iw.add(f"SUM(n{wi})", is_ev(e), partial=bi("n", window=(w, 0), ev=codes[e]))
                 feat[feature_name(FeatureDef(e, "count", w))] = _int(a)
             feat[feature_name(FeatureDef(e, "count"))] = _int(ev_n[e])
             for hi, h in enumerate(spec.half_lives_days):
-                a = part(ib, _agg("SUM", f"d{hi}", is_ev(e)), "sum")
+                a = part(ib, _agg("SUM", f"d{hi}", is_ev(e)), "sum", bi(f"d{hi}", ev=codes[e]))
                 feat[feature_name(FeatureDef(e, "decayed", None, h))] = (
                     f"COALESCE({a}, 0.0) * POWER(2.0, ({c0} - cutoff) / {p(h)})"
                 )
-            a = part(ib, _agg("MAX", "last_ts", is_ev(e)), "max")
+            a = part(ib, _agg("MAX", "last_ts", is_ev(e)), "max", bi("last_ts", "max", ev=codes[e]))
             feat[feature_name(FeatureDef(e, "days_since_last"))] = f"(cutoff - {a}) / {p(1)}"
         for e in spec.value_events:
             for wi, w in enumerate(wins):
-                sm = iw.add(f"SUM(vs{wi})", is_ev(e), src="iv1")
-                n = iw.add(f"SUM(vn{wi})", is_ev(e), src="iv1")
+                sm = iw.add(
+                    f"SUM(vs{wi})", is_ev(e), "iv1", partial=bi("vs", window=(w, 0), ev=codes[e])
+                )
+                n = iw.add(
+                    f"SUM(vn{wi})", is_ev(e), "iv1", partial=bi("vn", window=(w, 0), ev=codes[e])
+                )
                 feat[feature_name(FeatureDef(e, "value_mean", w))] = (
                     f"CASE WHEN {n} > 0 THEN {sm} / {n} END"
                 )
         ev_w: dict[int, str] = {}
         for wi, w in enumerate(wins):
-            ev_w[w] = iw.add(f"SUM(n{wi})")
+            ev_w[w] = iw.add(f"SUM(n{wi})", partial=bi("n", window=(w, 0)))
             feat[feature_name(FeatureDef("activity", "count", w))] = _int(ev_w[w])
         T = spec.trend_days
-        recent = iw.add("SUM(tr)")
-        earlier = iw.add("SUM(te)")
+        recent = iw.add("SUM(tr)", partial=bi("n", window=(T, 0)))
+        earlier = iw.add("SUM(te)", partial=bi("n", window=(2 * T, T)))
         feat[feature_name(FeatureDef("activity", "trend", T))] = (
             f"CAST(COALESCE({recent}, 0) AS DOUBLE) / (COALESCE({earlier}, 0) + 1.0)"
         )
         for c in spec.channels:
             for wi, w in enumerate(wins):
-                a = iw.add(f"SUM(n{wi})", f"e.ch = {ch_codes[c]}")
+                a = iw.add(
+                    f"SUM(n{wi})",
+                    f"e.ch = {ch_codes[c]}",
+                    partial=bi("n", window=(w, 0), ch=ch_codes[c]),
+                )
                 feat[feature_name(FeatureDef(c, "channel_share", w))] = (
                     f"CASE WHEN {ev_w[w]} > 0 THEN CAST(COALESCE({a}, 0) AS DOUBLE) / {ev_w[w]} END"
                 )
-        i_first = part(ib, "MIN(first_ts)", "min")
-        i_last = part(ib, "MAX(last_ts)", "max")
+        i_first = part(ib, "MIN(first_ts)", "min", bi("first_ts", "min"))
+        i_last = part(ib, "MAX(last_ts)", "max", bi("last_ts", "max"))
         if weights:
             case = "CASE e.ev " + " ".join(f"WHEN {codes[ev]} THEN {wt!r}" for ev, wt in weights)
             case += " ELSE 0.0 END"
+            wts = tuple((codes[ev], float(wt)) for ev, wt in weights)
             if L is not None:
-                hs_pts = iw.add(f"SUM(nl * {case})")
+                hs_pts = iw.add(f"SUM(nl * {case})", partial=bi("n", window=(L, 0), weights=wts))
             else:
-                hs_pts = part(ib, f"SUM(n * {case})", "sum")
+                hs_pts = part(ib, f"SUM(n * {case})", "sum", bi("n", weights=wts))
     for i, e in enumerate(extra_events):
         internal[f"_n_event_{i}"] = _int(ev_n[e]) if e in ev_n else "0"
 
     t_first = t_last = p_last = None
     if spec.has_transactions:
         buy = "t.amount > 0"
-        p_n = part(ta, _cnt(f"{buy} AND {bucket_t}"), "sum")
-        p_sum = part(ta, _agg("SUM", "t.amount", f"{buy} AND {bucket_t}"), "sum")
-        p_last = part(ta, _agg("MAX", "t.ts", f"{buy} AND {bucket_t}"), "max")
+        p_n = part(ta, _cnt(f"{buy} AND {bucket_t}"), "sum", bt("pn"))
+        p_sum = part(ta, _agg("SUM", "t.amount", f"{buy} AND {bucket_t}"), "sum", bt("ps"))
+        p_last = part(ta, _agg("MAX", "t.ts", f"{buy} AND {bucket_t}"), "max", bt("plast", "max"))
         gap_ok = f"{buy} AND {bucket_t} AND t.prev_ts IS NOT NULL"
         if H is not None:
             gap_ok += f" AND t.prev_ts >= k.cutoff - {H * DAY}"
-        g_n = part(ta, _cnt(gap_ok), "sum")
-        g_s = part(ta, _agg("SUM", "t.gap", gap_ok), "sum")
+        g_n = part(ta, _cnt(gap_ok), "sum", bt("gn"))
+        g_s = part(ta, _agg("SUM", "t.gap", gap_ok), "sum", bt("gs"))
         # spread: shifted by the customer's first gap (a constant) against cancellation
-        g_d = part(ta, _agg("SUM", "t.dgap", gap_ok), "sum")
-        g_q = part(ta, _agg("SUM", "t.dgap * t.dgap", gap_ok), "sum")
-        r_n = part(ta, _cnt(f"t.amount < 0 AND {bucket_t}"), "sum")
-        r_s = part(ta, _agg("SUM", "-t.amount", f"t.amount < 0 AND {bucket_t}"), "sum")
-        t_first = part(ta, _agg("MIN", "t.ts", bucket_t), "min")
-        t_last = part(ta, _agg("MAX", "t.ts", bucket_t), "max")
+        g_d = part(ta, _agg("SUM", "t.dgap", gap_ok), "sum", bt("gd"))
+        g_q = part(ta, _agg("SUM", "t.dgap * t.dgap", gap_ok), "sum", bt("gq"))
+        r_n = part(ta, _cnt(f"t.amount < 0 AND {bucket_t}"), "sum", bt("rn"))
+        r_s = part(ta, _agg("SUM", "-t.amount", f"t.amount < 0 AND {bucket_t}"), "sum", bt("rs"))
+        t_first = part(ta, _agg("MIN", "t.ts", bucket_t), "min", bt("tfirst", "min"))
+        t_last = part(ta, _agg("MAX", "t.ts", bucket_t), "max", bt("tlast", "max"))
         dslp = f"(cutoff - {p_last}) / {p(1)}"
         feat["days_since_last_purchase"] = dslp
         for w in spec.rfm_windows_days:
-            n = ta.add(_cnt(f"{buy} AND {_win('t', w)}"))
-            sm = ta.add(_agg("SUM", "t.amount", f"{buy} AND {_win('t', w)}"))
+            n = ta.add(_cnt(f"{buy} AND {_win('t', w)}"), bt("pn", window=(w, 0)))
+            sm = ta.add(
+                _agg("SUM", "t.amount", f"{buy} AND {_win('t', w)}"), bt("ps", window=(w, 0))
+            )
             feat[feature_name(FeatureDef("purchase", "count", w))] = _int(n)
             feat[feature_name(FeatureDef("purchase", "amount_sum", w))] = f"COALESCE({sm}, 0.0)"
             feat[feature_name(FeatureDef("purchase", "amount_mean", w))] = (
@@ -361,7 +446,9 @@ def render_features_sql(
     if H is not None:
         Wa = min(Wa, H)
     for w in spec.windows_days:
-        a = ad.add(_cnt(f"d.day < {min(w, Wa)}"))
+        a = ad.add(
+            _cnt(f"d.day < {min(w, Wa)}"), Partial("_mlscore_bd", "days", "sum", (min(w, Wa), 0))
+        )
         feat[feature_name(FeatureDef("activity", "active_days", w))] = _int(a)
 
     # handset points baseline
@@ -375,6 +462,7 @@ def render_features_sql(
     # ------------------------------------------------------------ assemble
     ctes: list[str] = []
     sources: list[str] = []
+    ecoded = ""
     iw_parts: list[tuple[str, _Cols]] = []
     if spec.has_interactions:
         Wi = max([*spec.windows_days, 2 * spec.trend_days, *([L] if L else [])])
@@ -591,6 +679,30 @@ def render_features_sql(
         columns[alias] = name
     sql = "WITH " + ",\n".join(ctes) + "\nSELECT " + ",\n  ".join(out) + "\nFROM c"
     parts = [(name, [(a, cum_parts.get(a)) for a, _ in cols.items]) for name, cols in present]
+    plan = None
+    if aligned_range is not None and H is None:
+        offsets = {0, Wa}
+        for pt in partials.values():
+            if pt.window is not None:
+                offsets.update(pt.window)
+        plan = BucketPlan(
+            c0=c0,
+            c1=aligned_range[1],
+            offsets_days=tuple(sorted(offsets)),
+            tables=_bucket_tables(
+                spec, c0, aligned_range[1], Wa, ecoded, union_parts, stage, partials
+            ),
+            partials=partials,
+            id_sources=[
+                f"SELECT customer_id FROM {t}"
+                for t, used in (
+                    ("interactions", spec.has_interactions),
+                    ("transactions", spec.has_transactions),
+                    ("customers", True),
+                )
+                if used
+            ],
+        )
     return RenderedSQL(
         sql=sql,
         columns=columns,
@@ -598,7 +710,95 @@ def render_features_sql(
         parts=parts,
         accumulate=not plain_parts,
         final=out[2:],
+        buckets=plan,
     )
+
+
+def _bucket_tables(
+    spec: FeatureSpec,
+    c0: int,
+    c1: int,
+    wa: int,
+    ecoded: str,
+    union_parts: list[str],
+    stage: list[tuple[str, str]],
+    partials: dict[str, Partial],
+) -> list[tuple[str, str]]:
+    """The SELECTs of the bucket tables of a :class:`BucketPlan` (see there)."""
+    ids = "JOIN _mlscore_ids i ON i.customer_id = e.customer_id"
+    day = f"CAST(FLOOR((e.ts - {c0}) / {float(DAY)!r}) AS BIGINT)"
+    bmap = f"LEFT JOIN _mlscore_bmap m ON m.a = {day}"
+    tables: list[tuple[str, str]] = []
+    if spec.has_interactions:
+        # no interaction window starts before c0 - wi days: older events all go to
+        # bucket 0, without their channel (channels are only read inside windows)
+        wi = max(
+            (p.window[0] for p in partials.values() if p.table == "_mlscore_bi" and p.window),
+            default=0,
+        )
+        old = f"e.ts < {c0 - wi * DAY}"
+        aggs = [
+            "CAST(COUNT(*) AS DOUBLE) AS n",
+            "MAX(e.ts) AS last_ts",
+            "MIN(e.ts) AS first_ts",
+            "FSUM(e.value) AS vs",
+            "CAST(COUNT(e.value) AS DOUBLE) AS vn",
+        ]
+        aggs += [
+            f"FSUM(POWER(2.0, (e.ts - {c0}) / {float(h * DAY)!r})) AS d{hi}"
+            for hi, h in enumerate(spec.half_lives_days)
+        ]
+        tables.append(
+            (
+                "_mlscore_bi",
+                f"SELECT i.idx, CASE WHEN {old} THEN 0 ELSE m.b END AS b,\n"
+                "    CAST(e.ev AS SMALLINT) AS ev,\n"
+                f"    CAST(CASE WHEN {old} THEN -1 ELSE e.ch END AS SMALLINT) AS ch,\n    "
+                + ",\n    ".join(aggs)
+                + f"\n  FROM {ecoded} e {ids} {bmap}\n  WHERE e.ts < {c1}\n"
+                f"  GROUP BY i.idx, CASE WHEN {old} THEN 0 ELSE m.b END, e.ev,\n"
+                f"    CASE WHEN {old} THEN -1 ELSE e.ch END",
+            )
+        )
+    if spec.has_transactions:
+        tables.append(next(x for x in stage if x[0] == "tx"))
+        buy, refund = "e.amount > 0", "e.amount < 0"
+        gap = f"{buy} AND e.prev_ts IS NOT NULL"
+        aggs = [
+            f"CAST({_cnt(buy)} AS DOUBLE) AS pn",
+            f"{_agg('FSUM', 'e.amount', buy)} AS ps",
+            f"{_agg('MAX', 'e.ts', buy)} AS plast",
+            f"CAST({_cnt(gap)} AS DOUBLE) AS gn",
+            f"{_agg('FSUM', 'e.gap', gap)} AS gs",
+            f"{_agg('FSUM', 'e.dgap', gap)} AS gd",
+            f"{_agg('FSUM', 'e.dgap * e.dgap', gap)} AS gq",
+            f"CAST({_cnt(refund)} AS DOUBLE) AS rn",
+            f"{_agg('FSUM', '-e.amount', refund)} AS rs",
+            "MIN(e.ts) AS tfirst",
+            "MAX(e.ts) AS tlast",
+        ]
+        tables.append(
+            (
+                "_mlscore_bt",
+                "SELECT i.idx, COALESCE(m.b, 0) AS b,\n    "
+                + ",\n    ".join(aggs)
+                + f"\n  FROM tx e {ids} {bmap}\n  WHERE e.ts < {c1}\n"
+                "  GROUP BY i.idx, COALESCE(m.b, 0)",
+            )
+        )
+    # active days: distinct (customer, day) inside the longest window, counted per bucket
+    # (buckets are whole days, so a window's active days are the sum over its buckets)
+    tables.append(
+        (
+            "_mlscore_bd",
+            "SELECT d.idx, m.b, CAST(COUNT(*) AS DOUBLE) AS days\n"
+            f"  FROM (SELECT DISTINCT i.idx, {day} AS a\n"
+            "    FROM (" + " UNION ALL ".join(union_parts) + f") e {ids}\n"
+            f"    WHERE e.ts < {c1} AND e.ts >= {c0 - wa * DAY}) d\n"
+            "  JOIN _mlscore_bmap m ON m.a = d.a\n  GROUP BY d.idx, m.b",
+        )
+    )
+    return tables
 
 
 def render_labels_sql(
