@@ -187,11 +187,17 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
     created: list[str] = []
     engine.register({_BMAP: bmap})
     try:
+        for name, body in plan.tables:
+            engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {body}")
+            created.append(name)
+        # customers numbered in id order (grouping by the ids, then numbering the few
+        # distinct ones, is cheaper than joining every event to a numbering first)
         engine.execute(
             f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT customer_id, "
             "CAST(ROW_NUMBER() OVER (ORDER BY customer_id) - 1 AS INTEGER) AS idx "
-            "FROM (SELECT DISTINCT "
-            "customer_id FROM (" + " UNION ALL ".join(plan.id_sources) + ") u) x"
+            "FROM (SELECT DISTINCT customer_id FROM ("
+            + " UNION ALL ".join(plan.id_sources)
+            + ") u) x"
         )
         created.append(_IDS)
         ids = engine.query_arrow(f"SELECT idx, customer_id FROM {_IDS}")
@@ -199,22 +205,17 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
         names = np.empty(n, dtype=object)
         names[_ints(ids, "idx")] = np.asarray(ids.column("customer_id").to_pylist(), dtype=object)
         del ids
-        for name, body in plan.tables:
-            engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {body}")
-            created.append(name)
 
         # known from the first cutoff after the customer's first event or signup
         firsts = []
         if "_mlscore_bi" in created:
-            firsts.append("SELECT idx, MIN(first_ts) AS f FROM _mlscore_bi GROUP BY idx")
+            firsts.append("SELECT customer_id, MIN(first_ts) AS f FROM _mlscore_bi GROUP BY 1")
         if "_mlscore_bt" in created:
-            firsts.append("SELECT idx, MIN(tfirst) AS f FROM _mlscore_bt GROUP BY idx")
-        firsts.append(
-            f"SELECT i.idx, MIN(s.signup_ts) AS f FROM customers s JOIN {_IDS} i "
-            "ON i.customer_id = s.customer_id GROUP BY i.idx"
-        )
+            firsts.append("SELECT customer_id, MIN(tfirst) AS f FROM _mlscore_bt GROUP BY 1")
+        firsts.append("SELECT customer_id, MIN(signup_ts) AS f FROM customers GROUP BY 1")
         got = engine.query_arrow(
-            "SELECT idx, MIN(f) AS f FROM (" + " UNION ALL ".join(firsts) + ") x GROUP BY idx"
+            "SELECT i.idx, MIN(x.f) AS f FROM (" + " UNION ALL ".join(firsts) + f") x "
+            f"JOIN {_IDS} i ON i.customer_id = x.customer_id GROUP BY i.idx"
         )
         first = np.full(n, np.nan)
         first[_ints(got, "idx")] = _floats(got, "f")
@@ -240,7 +241,13 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
                 p = plan.partials[alias]
                 by_table[p.table][(p.table, p.measure, p.ev, p.ch, p.weights)].append((alias, p))
         for table_name, keys in by_table.items():
-            buckets = _Buckets(engine.query_arrow(f"SELECT * FROM {table_name}"), n)
+            buckets = _Buckets(
+                engine.query_arrow(
+                    f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
+                    f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
+                ),
+                n,
+            )
             engine.execute(f"DROP TABLE IF EXISTS {table_name}")  # its rows now live here
             for key in sorted(keys, key=lambda k: k[1]):  # one measure column at a time
                 partials = keys[key]

@@ -136,11 +136,11 @@ class BucketPlan:
     ``offsets_days``; the stretches between two cuts are the *buckets*, plus
     bucket 0 before the first cut. ``tables`` (``(name, SELECT)``, in order;
     the ``tx`` stage of :attr:`RenderedSQL.stage` first when transactions are
-    used) group the events by ``(idx, b[, ev, ch])``: customer index (from the
-    relation ``_mlscore_ids(customer_id, idx)``) and bucket (from
-    ``_mlscore_bmap(a, b)``, day ``a`` counted from ``c0``; days before the first
-    cut are absent from the map and fall in bucket 0). Only events with
-    ``ts < c1`` (the last cutoff) are read. ``partials`` tells, per part
+    used) group the events by ``(customer_id, b[, ev, ch])``, ``b`` the bucket
+    (from ``_mlscore_bmap(a, b)``, day ``a`` counted from ``c0``; days before the
+    first cut are absent from the map and fall in bucket 0). Only events with
+    ``ts < c1`` (the last cutoff) are read. ``id_sources`` list the customer
+    ids to number (the bucket tables and ``customers``). ``partials`` tells, per part
     column, how it follows from the bucket rows; windows are unions of buckets
     and the all-history values their running totals, so events are read once
     whatever the number of cutoffs (:mod:`mlscore.features.bucketed`).
@@ -696,8 +696,8 @@ def render_features_sql(
             id_sources=[
                 f"SELECT customer_id FROM {t}"
                 for t, used in (
-                    ("interactions", spec.has_interactions),
-                    ("transactions", spec.has_transactions),
+                    ("_mlscore_bi", spec.has_interactions),
+                    ("_mlscore_bt", spec.has_transactions),
                     ("customers", True),
                 )
                 if used
@@ -725,7 +725,6 @@ def _bucket_tables(
     partials: dict[str, Partial],
 ) -> list[tuple[str, str]]:
     """The SELECTs of the bucket tables of a :class:`BucketPlan` (see there)."""
-    ids = "JOIN _mlscore_ids i ON i.customer_id = e.customer_id"
     day = f"CAST(FLOOR((e.ts - {c0}) / {float(DAY)!r}) AS BIGINT)"
     bmap = f"LEFT JOIN _mlscore_bmap m ON m.a = {day}"
     tables: list[tuple[str, str]] = []
@@ -751,12 +750,12 @@ def _bucket_tables(
         tables.append(
             (
                 "_mlscore_bi",
-                f"SELECT i.idx, CASE WHEN {old} THEN 0 ELSE m.b END AS b,\n"
+                f"SELECT e.customer_id, CASE WHEN {old} THEN 0 ELSE m.b END AS b,\n"
                 "    CAST(e.ev AS SMALLINT) AS ev,\n"
                 f"    CAST(CASE WHEN {old} THEN -1 ELSE e.ch END AS SMALLINT) AS ch,\n    "
                 + ",\n    ".join(aggs)
-                + f"\n  FROM {ecoded} e {ids} {bmap}\n  WHERE e.ts < {c1}\n"
-                f"  GROUP BY i.idx, CASE WHEN {old} THEN 0 ELSE m.b END, e.ev,\n"
+                + f"\n  FROM {ecoded} e {bmap}\n  WHERE e.ts < {c1}\n"
+                f"  GROUP BY e.customer_id, CASE WHEN {old} THEN 0 ELSE m.b END, e.ev,\n"
                 f"    CASE WHEN {old} THEN -1 ELSE e.ch END",
             )
         )
@@ -780,10 +779,10 @@ def _bucket_tables(
         tables.append(
             (
                 "_mlscore_bt",
-                "SELECT i.idx, COALESCE(m.b, 0) AS b,\n    "
+                "SELECT e.customer_id, COALESCE(m.b, 0) AS b,\n    "
                 + ",\n    ".join(aggs)
-                + f"\n  FROM tx e {ids} {bmap}\n  WHERE e.ts < {c1}\n"
-                "  GROUP BY i.idx, COALESCE(m.b, 0)",
+                + f"\n  FROM tx e {bmap}\n  WHERE e.ts < {c1}\n"
+                "  GROUP BY e.customer_id, COALESCE(m.b, 0)",
             )
         )
     # active days: distinct (customer, day) inside the longest window, counted per bucket
@@ -791,11 +790,11 @@ def _bucket_tables(
     tables.append(
         (
             "_mlscore_bd",
-            "SELECT d.idx, m.b, CAST(COUNT(*) AS DOUBLE) AS days\n"
-            f"  FROM (SELECT DISTINCT i.idx, {day} AS a\n"
-            "    FROM (" + " UNION ALL ".join(union_parts) + f") e {ids}\n"
+            "SELECT d.customer_id, m.b, CAST(COUNT(*) AS DOUBLE) AS days\n"
+            f"  FROM (SELECT DISTINCT e.customer_id, {day} AS a\n"
+            "    FROM (" + " UNION ALL ".join(union_parts) + ") e\n"
             f"    WHERE e.ts < {c1} AND e.ts >= {c0 - wa * DAY}) d\n"
-            "  JOIN _mlscore_bmap m ON m.a = d.a\n  GROUP BY d.idx, m.b",
+            "  JOIN _mlscore_bmap m ON m.a = d.a\n  GROUP BY d.customer_id, m.b",
         )
     )
     return tables
