@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from mlscore.config import ChurnTarget, ConversionTarget, ProjectConfig
 from mlscore.data.tables import Tables
@@ -196,10 +198,24 @@ def _run(
             encoded[f"attr_{a.name}"] = a.encode(raw).to_numpy()
         # one concat instead of one insert per attribute (no fragmented frame)
         df = pd.concat([df, pd.DataFrame(encoded, index=df.index)], axis=1)
-    df = df.sort_values(["cutoff", "customer_id"], kind="stable").reset_index(drop=True)
+    if not _sorted_by_cutoff_and_id(df):  # the bucketed plan returns them sorted
+        df = df.sort_values(["cutoff", "customer_id"], kind="stable")
+    df = df.reset_index(drop=True)
     internal = [c for c in df.columns if c.startswith("_")]
     cols = ["customer_id", "cutoff", *spec.feature_names, "baseline_handset_points", *internal]
     return df[cols]
+
+
+def _sorted_by_cutoff_and_id(df: pd.DataFrame) -> bool:
+    """Whether rows are in (cutoff, customer id) order, ids distinct per cutoff."""
+    if len(df) < 2:
+        return True
+    c = df["cutoff"].to_numpy()
+    ids = pa.array(df["customer_id"], type=pa.large_string())
+    later = c[1:] > c[:-1]
+    same = c[1:] == c[:-1]
+    bigger = pc.greater(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
+    return bool(np.all(later | (same & bigger)))
 
 
 def build_features(
@@ -328,9 +344,10 @@ def build_training_set(
     )["_hit"]
     has = hit.notna().to_numpy()
     label = has if isinstance(tgt, ConversionTarget) else ~has
-    df = df[[c for c in df.columns if not c.startswith("_")]].copy()
-    df["label"] = label.astype("int64")
-    df = df.reset_index(drop=True)
+    # no copy of the features (pandas copies on write); one column per block, so the
+    # label is concatenated rather than inserted
+    df = df[[c for c in df.columns if not c.startswith("_")]].reset_index(drop=True)
+    df = pd.concat([df, pd.DataFrame({"label": label.astype("int64")})], axis=1)
     df.attrs["feature_spec"] = spec
     df.attrs["cutoffs"] = list(cs)
     log.info(
