@@ -12,8 +12,9 @@ Here an engine materialises the stage CTEs as temporary tables, then each part
 is read once as ``(customer index, cutoff, columns)`` and scattered into a dense
 ``customers x cutoffs`` array per column; the all-history partials are
 accumulated along the cutoff axis (``cumsum`` / ``fmax`` / ``fmin``), the grid
-rows (cutoffs from the customer's first one) are taken out, and the engine runs
-the final expressions over that frame. Memory then holds one part at a time.
+rows (cutoffs from the customer's first one) are taken out, and the final
+expressions run over that frame in NumPy (:mod:`mlscore.features.expressions`).
+Memory then holds one part at a time.
 
 Time semantics are those of the rendered SQL (features of cutoff ``c`` use
 events with ``ts < c``); this module only moves rows around.
@@ -28,12 +29,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlscore.features.expressions import evaluate
 from mlscore.features.sql import RenderedSQL
 
 __all__ = ["StagedEngine", "run_final", "run_staged"]
 
 _IDS = "_mlscore_ids"
-_FRAME = "_mlscore_grid"
 
 
 class StagedEngine(Protocol):
@@ -45,8 +46,8 @@ class StagedEngine(Protocol):
     def query(self, sql: str) -> pd.DataFrame:
         """Run a query and fetch its result."""
 
-    def query_arrow(self, sql: str, *, ordered: bool = False) -> pa.Table:
-        """Run a query and fetch its result as Arrow (``ordered``: keep the scan order)."""
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Run a query and fetch its result as Arrow."""
 
     def register(self, tables: dict[str, pd.DataFrame | pa.Table]) -> None:
         """Make DataFrames (or Arrow tables) queryable by name."""
@@ -122,7 +123,7 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
                     arr = _accumulate(arr, kind)
                 frame[alias] = arr[rows, ks]
             del got
-        out = run_final(engine, rendered, frame)
+        out = run_final(rendered, frame)
     finally:
         for name in reversed(created):
             engine.execute(f"DROP TABLE IF EXISTS {name}")
@@ -130,31 +131,13 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
     return pd.concat([keys, out], axis=1)
 
 
-def run_final(
-    engine: StagedEngine, rendered: RenderedSQL, frame: dict[str, np.ndarray]
-) -> pd.DataFrame:
+def run_final(rendered: RenderedSQL, frame: dict[str, np.ndarray]) -> pd.DataFrame:
     """The final expressions of ``rendered`` over ``frame`` (``cutoff``, ``signup_ts``
     and every part column, one entry per grid row, NaN for NULL), in frame order.
 
-    ``frame`` is emptied as it is handed to the engine.
+    Evaluated in NumPy (:mod:`mlscore.features.expressions`); each output column
+    is its own array, so the DataFrame is built without copying them.
     """
     n = len(frame["cutoff"])
-    frame["_row"] = np.arange(n, dtype="int64")
-    # Arrow, NaN as null (what NULL was in SQL): DuckDB scans it in parallel
-    table = pa.table({k: pa.array(frame.pop(k), from_pandas=True) for k in list(frame)})
-    engine.register({_FRAME: table})
-    try:
-        got_final = engine.query_arrow(
-            "SELECT _row,\n  " + ",\n  ".join(rendered.final) + f"\nFROM {_FRAME}",
-            ordered=True,
-        )
-    finally:
-        engine.unregister(_FRAME)
-    del table
-    # free each Arrow column as it is converted: the result is the largest object here
-    out = got_final.to_pandas(self_destruct=True, split_blocks=True)
-    del got_final
-    pos = out.pop("_row").to_numpy("int64")
-    if not bool(np.all(pos[1:] > pos[:-1])):  # the engine may reorder rows
-        out = out.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
-    return out
+    out = evaluate(rendered.final, frame, n)
+    return pd.DataFrame(out, copy=False)

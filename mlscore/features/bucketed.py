@@ -278,7 +278,7 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
                             frame[alias] = vals
                     del arr
             del buckets
-        out = run_final(engine, rendered, frame)
+        out = run_final(rendered, frame)
     finally:
         engine.unregister(_BMAP)
         for name in reversed(created):
