@@ -92,21 +92,18 @@ class _Parser:
         self.i += 1
         return got
 
-    # expr := and (OR and)*
+    # expr := conj (OR conj)*;  conj := comparison (AND comparison)*
     def expr(self) -> _Val:
-        left = self.conj()
-        while self.peek() == ("kw", "OR"):
-            self.take()
-            right = self.conj()
-            left = _Val(self.cond(left) | self.cond(right), "bool")
-        return left
+        return self.logic("OR", self.conj, np.logical_or)
 
     def conj(self) -> _Val:
-        left = self.comparison()
-        while self.peek() == ("kw", "AND"):
+        return self.logic("AND", self.comparison, np.logical_and)
+
+    def logic(self, word: str, operand: Callable[[], _Val], combine: _Ufunc) -> _Val:
+        left = operand()
+        while self.peek() == ("kw", word):
             self.take()
-            right = self.comparison()
-            left = _Val(self.cond(left) & self.cond(right), "bool")
+            left = _Val(combine(self.cond(left), self.cond(operand())), "bool")
         return left
 
     def cond(self, x: _Val) -> np.ndarray:
