@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mlscore.config import ChurnTarget, ConversionTarget, config_from_dict
 from mlscore.data.tables import Tables
-from mlscore.features import FeatureSpec, build_features, build_training_set
+from mlscore.features import FeatureSpec, bucketed, build_features, build_training_set
 from mlscore.features.assembly import run_staged
 from mlscore.features.bucketed import run_bucketed
 from mlscore.features.builders import prepare_relations
@@ -300,10 +300,17 @@ HANDSET_SPEC = FeatureSpec.from_dict(
 )
 
 
-@settings(max_examples=10)
-@given(tables_st(), st.sampled_from([CUTOFFS, CUTOFFS[1:2], [100 * D, 101 * D, 135 * D]]))
-def test_bucket_plan_equals_the_one_query_sql(tables: Tables, cutoffs: list[int]) -> None:
-    """Windows as unions of day-aligned buckets give the one-query SQL's values."""
+@settings(max_examples=12)
+@given(
+    tables_st(),
+    st.sampled_from([CUTOFFS, CUTOFFS[1:2], [100 * D, 101 * D, 135 * D]]),
+    st.sampled_from([None, 1, 2, 3]),
+)
+def test_bucket_plan_equals_the_one_query_sql(
+    tables: Tables, cutoffs: list[int], block: int | None
+) -> None:
+    """Windows as unions of day-aligned buckets give the one-query SQL's values,
+    whether the customers are handled at once or in blocks (1 or ~3 per block)."""
     eng = DuckDBEngine()
     eng.register(prepare_relations(tables, cutoffs))
     c0, c1 = min(cutoffs), max(cutoffs)
@@ -315,8 +322,15 @@ def test_bucket_plan_equals_the_one_query_sql(tables: Tables, cutoffs: list[int]
         aligned_range=(c0, c1),
     )
     assert rendered.buckets is not None
-    bucketed = run_bucketed(eng, rendered).rename(columns=rendered.columns)
+    default = bucketed.BLOCK_BYTES
+    if block is not None:  # `block` customers per block
+        n_buckets = len(bucketed.bucket_bounds(np.array(cutoffs), rendered.buckets.offsets_days))
+        bucketed.BLOCK_BYTES = 8 * n_buckets * block
+    try:
+        got = run_bucketed(eng, rendered).rename(columns=rendered.columns)
+    finally:
+        bucketed.BLOCK_BYTES = default
     one = eng.query(rendered.sql).rename(columns=rendered.columns)
     one["cutoff"] = one["cutoff"].astype("int64")
-    assert_same(bucketed, one, rtol=1e-12)
+    assert_same(got, one, rtol=1e-12)
     eng.close()

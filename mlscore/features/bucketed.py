@@ -38,6 +38,11 @@ __all__ = ["bucket_bounds", "run_bucketed"]
 _IDS = "_mlscore_ids"
 _BMAP = "_mlscore_bmap"
 
+#: the customers are handled in blocks so that one dense buckets x customers array
+#: stays under this many bytes (200 k customers x 73 buckets: 117 MB, one block;
+#: 2 M customers x 364 buckets of weekly cutoffs would be 5.8 GB in one piece)
+BLOCK_BYTES = 2**29
+
 # one dense array per (table, measure, event, channel, weights): the partials sharing it
 _Key = tuple[str, str, int | None, int | None, tuple[tuple[int, float], ...]]
 
@@ -70,16 +75,19 @@ class _Buckets:
     the order in which the engine returned the rows.
     """
 
-    def __init__(self, table: pa.Table, n_customers: int) -> None:
+    def __init__(self, table: pa.Table, n_customers: int, *, blocked: bool) -> None:
         self.table = table
         self.n = n_customers
         names = table.column_names
         ev = _ints(table, "ev") if "ev" in names else np.zeros(table.num_rows, "int64")
         ch = _ints(table, "ch") if "ch" in names else np.zeros(table.num_rows, "int64")
+        idx = _ints(table, "idx")
         group = (ev + 1) * (int(ch.max(initial=0)) + 2) + (ch + 1)
-        # few small codes: a stable sort of int16 is a radix sort
-        small = group.astype("int16") if group.max(initial=0) < 2**15 else group
-        self.order = np.argsort(small, kind="stable")
+        if blocked:  # by customer inside each group, to cut out blocks of customers
+            self.order = np.lexsort((idx, group))
+        else:  # few small codes: a stable sort of int16 is a radix sort
+            small = group.astype("int16") if group.max(initial=0) < 2**15 else group
+            self.order = np.argsort(small, kind="stable")
         group = group[self.order]
         starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
         ends = np.r_[starts[1:], len(group)] if len(group) else group
@@ -87,7 +95,9 @@ class _Buckets:
             (int(ev[self.order[s0]]), int(ch[self.order[s0]]), int(s0), int(s1))
             for s0, s1 in zip(starts, ends, strict=True)
         ]
-        self.flat = (_ints(table, "b") * n_customers + _ints(table, "idx"))[self.order]
+        self.b = _ints(table, "b")[self.order]
+        self.idx = idx[self.order]
+        self.flat = None if blocked else self.b * n_customers + self.idx
         self._measure: tuple[str, np.ndarray] | None = None
 
     def values(self, measure: str) -> np.ndarray:
@@ -96,25 +106,32 @@ class _Buckets:
             self._measure = (measure, _floats(self.table, measure)[self.order])
         return self._measure[1]
 
-    def dense(self, key: _Key, kind: str, n_buckets: int) -> np.ndarray:
-        """A ``buckets x customers`` array of the key's partials (sum: 0 when empty,
-        max/min: NaN when empty)."""
+    def dense(self, key: _Key, kind: str, n_buckets: int, lo: int, hi: int) -> np.ndarray:
+        """A ``buckets x customers`` array of the key's partials for customers
+        ``lo .. hi - 1`` (sum: 0 when empty, max/min: NaN when empty)."""
         _, measure, ev, ch, weights = key
         vals = self.values(measure)
         wt = dict(weights)
-        out = np.zeros(n_buckets * self.n) if kind == "sum" else np.full(n_buckets * self.n, np.nan)
+        width = hi - lo
+        size = n_buckets * width
+        out = np.zeros(size) if kind == "sum" else np.full(size, np.nan)
         for g_ev, g_ch, s0, s1 in self.groups:
             if (ev is not None and g_ev != ev) or (ch is not None and g_ch != ch):
                 continue
             if weights and g_ev not in wt:
                 continue
-            flat, v = self.flat[s0:s1], vals[s0:s1]
+            if self.flat is not None:  # one block: every customer
+                flat, v = self.flat[s0:s1], vals[s0:s1]
+            else:
+                a, z = s0 + np.searchsorted(self.idx[s0:s1], [lo, hi])
+                flat = self.b[a:z] * width + (self.idx[a:z] - lo)
+                v = vals[a:z]
             if kind == "sum":
                 v = np.nan_to_num(v, nan=0.0)
                 out[flat] += v * wt[g_ev] if weights else v
             else:
                 out[flat] = (np.fmax if kind == "max" else np.fmin)(out[flat], v)
-        return out.reshape(n_buckets, self.n)
+        return out.reshape(n_buckets, width)
 
 
 def _per_cutoff(arr: np.ndarray, p: Partial, cuts: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -158,6 +175,42 @@ def _all_history(arr: np.ndarray, kind: str, pos: np.ndarray) -> np.ndarray:
         new = ufunc.reduce(block, axis=0) if len(block) else np.full(arr.shape[1], np.nan)
         out[k] = new if k == 0 else ufunc(out[k - 1], new)
         start = end + 1
+    return out
+
+
+def _key_columns(
+    arr: np.ndarray,
+    kind: str,
+    partials: list[tuple[str, Partial]],
+    plan: BucketPlan,
+    cuts: np.ndarray,
+    bounds: np.ndarray,
+    pos: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """``cutoffs x customers`` values of each partial sharing the bucket array ``arr``
+    (which may be overwritten)."""
+    key_measure, weights = partials[0][1].measure, partials[0][1].weights
+    out: dict[str, np.ndarray] = {}
+    exact = kind == "sum" and key_measure in plan.integral_measures
+    if exact and all(float(w).is_integer() for _, w in weights):
+        # whole numbers below 2**53: windows are differences of running sums
+        prefix = _prefix_sums(arr)
+        for alias, p in partials:
+            a, b = p.window if p.window is not None else (None, 0)
+            vals = prefix[np.searchsorted(bounds, cuts - b * DAY)]
+            if a is not None:
+                vals = vals - prefix[np.searchsorted(bounds, cuts - a * DAY)]
+            out[alias] = vals
+        return out
+    # other sums add the buckets of each window in bucket order
+    for alias, p in partials:
+        if p.window is not None:
+            out[alias] = _per_cutoff(arr, p, cuts, bounds)
+    whole = [a for a, p in partials if p.window is None]
+    if whole:
+        vals = _all_history(arr, kind, pos)
+        for alias in whole:
+            out[alias] = vals
     return out
 
 
@@ -240,6 +293,11 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             for alias, _kind in cols:
                 p = plan.partials[alias]
                 by_table[p.table][(p.table, p.measure, p.ev, p.ch, p.weights)].append((alias, p))
+        width = max(1, BLOCK_BYTES // (8 * n_buckets))
+        blocks = [(lo, min(n, lo + width)) for lo in range(0, n, width)] or [(0, 0)]
+        # row of the output for each (cutoff, customer) of the grid, when in blocks
+        rownum = (np.cumsum(grid.ravel()) - 1).reshape(grid.shape) if len(blocks) > 1 else None
+        n_rows = len(ks)
         for table_name, keys in by_table.items():
             buckets = _Buckets(
                 engine.query_arrow(
@@ -247,36 +305,23 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
                     f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
                 ),
                 n,
+                blocked=rownum is not None,
             )
             engine.execute(f"DROP TABLE IF EXISTS {table_name}")  # its rows now live here
-            for key in sorted(keys, key=lambda k: k[1]):  # one measure column at a time
-                partials = keys[key]
-                for kind in dict.fromkeys(p.kind for _, p in partials):
-                    arr = buckets.dense(key, kind, n_buckets)
-                    same = [(a, p) for a, p in partials if p.kind == kind]
-                    exact = kind == "sum" and key[1] in plan.integral_measures
-                    exact = exact and all(float(w).is_integer() for _, w in key[4])
-                    if exact:  # whole numbers below 2**53: differences of running sums
-                        prefix = _prefix_sums(arr)
-                        for alias, p in same:
-                            a, b = p.window if p.window is not None else (None, 0)
-                            hi = np.searchsorted(bounds, cuts - b * DAY)
-                            vals = prefix[hi]
-                            if a is not None:
-                                vals = vals - prefix[np.searchsorted(bounds, cuts - a * DAY)]
-                            frame[alias] = vals[grid]
-                        del arr, prefix
-                        continue
-                    # other sums add the buckets of each window in bucket order
-                    for alias, p in same:
-                        if p.window is not None:
-                            frame[alias] = _per_cutoff(arr, p, cuts, bounds)[grid]
-                    whole = [a for a, p in same if p.window is None]
-                    if whole:
-                        vals = _all_history(arr, kind, pos)[grid]
-                        for alias in whole:
-                            frame[alias] = vals
-                    del arr
+            for lo, hi in blocks:
+                g = grid[:, lo:hi]
+                at = None if rownum is None else rownum[:, lo:hi][g]
+                for key in sorted(keys, key=lambda k: k[1]):  # one measure column at a time
+                    for kind in dict.fromkeys(p.kind for _, p in keys[key]):
+                        arr = buckets.dense(key, kind, n_buckets, lo, hi)
+                        same = [(a, p) for a, p in keys[key] if p.kind == kind]
+                        columns = _key_columns(arr, kind, same, plan, cuts, bounds, pos)
+                        for alias, vals in columns.items():
+                            if at is None:
+                                frame[alias] = vals[g]
+                            else:
+                                frame.setdefault(alias, np.empty(n_rows))[at] = vals[g]
+                        del arr
             del buckets
         out = run_final(rendered, frame)
     finally:
