@@ -39,7 +39,10 @@ whose last step joins every part onto the grid of known customers x cutoffs
 and accumulates the bucket rows by a join to the later cutoffs (Spark runs
 this); ``stage``/``parts``/``final`` let DuckDB materialise the CTEs and
 assemble the parts in NumPy (:mod:`mlscore.features.assembly`), which avoids
-the long chain of wide joins (tests check both forms give the same rows).
+the long chain of wide joins. With day-aligned cutoffs and no history cap,
+``buckets`` (:class:`BucketPlan`) describes the same part columns as sums and
+extremes over time buckets, which DuckDB runs with one grouping per table
+(:mod:`mlscore.features.bucketed`). Tests check all forms give the same rows.
 
 Decayed counts use the weight ``2^(-age_days / h)`` with
 ``age_days = (c - ts) / 86400``: an event of today weighs 1, one of ``h`` days
