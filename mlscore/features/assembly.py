@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from mlscore.features.expressions import evaluate
 from mlscore.features.sql import RenderedSQL
 
-__all__ = ["StagedEngine", "run_final", "run_staged"]
+__all__ = ["StagedEngine", "create_stages", "float_column", "run_final", "run_staged"]
 
 _IDS = "_mlscore_ids"
 
@@ -67,7 +67,15 @@ def _accumulate(arr: np.ndarray, kind: str | None) -> np.ndarray:
     return arr
 
 
-def _floats(table: pa.Table, name: str) -> np.ndarray:
+def create_stages(engine: StagedEngine, stages: list[tuple[str, str]], created: list[str]) -> None:
+    """Materialise each ``(name, SELECT)`` as a temporary table, noting it in ``created``
+    (the caller drops them, also on error)."""
+    for name, body in stages:
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {body}")
+        created.append(name)
+
+
+def float_column(table: pa.Table, name: str) -> np.ndarray:
     """One column of an Arrow table as float64, null as NaN."""
     col = pc.cast(table.column(name), pa.float64())
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype="float64")
@@ -82,9 +90,7 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
     """
     created: list[str] = []
     try:
-        for name, body in rendered.stage:
-            engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {body}")
-            created.append(name)
+        create_stages(engine, rendered.stage, created)
         engine.execute(
             f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT customer_id, first_cutoff, "
             "ROW_NUMBER() OVER (ORDER BY customer_id) - 1 AS idx FROM known"
@@ -118,7 +124,7 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             pk = np.searchsorted(cuts, got.column("cutoff").to_numpy().astype("int64", copy=False))
             for alias, kind in cols:
                 arr = np.full((n, k_count), np.nan)
-                arr[pi, pk] = _floats(got, alias)
+                arr[pi, pk] = float_column(got, alias)
                 if rendered.accumulate:
                     arr = _accumulate(arr, kind)
                 frame[alias] = arr[rows, ks]

@@ -28,9 +28,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from mlscore.features.assembly import StagedEngine, run_final
+from mlscore.features.assembly import StagedEngine, create_stages, float_column, run_final
 from mlscore.features.sql import DAY, BucketPlan, Partial, RenderedSQL
 
 __all__ = ["bucket_bounds", "run_bucketed"]
@@ -55,11 +54,6 @@ def bucket_bounds(cutoffs: np.ndarray, offsets_days: tuple[int, ...]) -> np.ndar
     """
     cuts = np.asarray(cutoffs, dtype="int64")
     return np.unique(np.concatenate([cuts - int(d) * DAY for d in offsets_days]))
-
-
-def _floats(table: pa.Table, name: str) -> np.ndarray:
-    col = pc.cast(table.column(name), pa.float64())
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype="float64")
 
 
 def _ints(table: pa.Table, name: str) -> np.ndarray:
@@ -103,7 +97,7 @@ class _Buckets:
     def values(self, measure: str) -> np.ndarray:
         """Column ``measure`` as float64 in group order (the last one asked is cached)."""
         if self._measure is None or self._measure[0] != measure:
-            self._measure = (measure, _floats(self.table, measure)[self.order])
+            self._measure = (measure, float_column(self.table, measure)[self.order])
         return self._measure[1]
 
     def dense(self, key: _Key, kind: str, n_buckets: int, lo: int, hi: int) -> np.ndarray:
@@ -135,20 +129,15 @@ class _Buckets:
 
 
 def _per_cutoff(arr: np.ndarray, p: Partial, cuts: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """``cutoffs x customers`` values of a windowed partial from its bucket array."""
-    assert p.window is not None
+    """``cutoffs x customers`` sums of a windowed partial over the buckets of each
+    cutoff's window, added in bucket order (windowed partials are always sums)."""
+    assert p.window is not None and p.kind == "sum"
     a, b = p.window
     lo = np.searchsorted(bounds, cuts - a * DAY)
     hi = np.searchsorted(bounds, cuts - b * DAY)
     out = np.empty((len(cuts), arr.shape[1]))
     for k in range(len(cuts)):
-        part = arr[lo[k] + 1 : hi[k] + 1]
-        if p.kind == "sum":
-            out[k] = part.sum(axis=0)
-        elif len(part) == 0:
-            out[k] = np.nan
-        else:
-            out[k] = (np.fmax if p.kind == "max" else np.fmin).reduce(part, axis=0)
+        out[k] = arr[lo[k] + 1 : hi[k] + 1].sum(axis=0)
     return out
 
 
@@ -171,8 +160,7 @@ def _all_history(arr: np.ndarray, kind: str, pos: np.ndarray) -> np.ndarray:
     out = np.empty((len(pos), arr.shape[1]))
     start = 0
     for k, end in enumerate(pos):
-        block = arr[start : end + 1]
-        new = ufunc.reduce(block, axis=0) if len(block) else np.full(arr.shape[1], np.nan)
+        new = ufunc.reduce(arr[start : end + 1], axis=0)  # never empty: pos increases
         out[k] = new if k == 0 else ufunc(out[k - 1], new)
         start = end + 1
     return out
@@ -240,9 +228,7 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
     created: list[str] = []
     engine.register({_BMAP: bmap})
     try:
-        for name, body in plan.tables:
-            engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {body}")
-            created.append(name)
+        create_stages(engine, plan.tables, created)
         # customers numbered in id order (grouping by the ids, then numbering the few
         # distinct ones, is cheaper than joining every event to a numbering first)
         engine.execute(
@@ -271,7 +257,7 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             f"JOIN {_IDS} i ON i.customer_id = x.customer_id GROUP BY i.idx"
         )
         first = np.full(n, np.nan)
-        first[_ints(got, "idx")] = _floats(got, "f")
+        first[_ints(got, "idx")] = float_column(got, "f")
         first_k = np.where(np.isnan(first), len(cuts), np.searchsorted(cuts, first, side="right"))
         # grid rows in (cutoff, customer id) order, the order the builders return;
         # a cutoffs x customers array masked by `grid` lists its values in that order
@@ -283,7 +269,7 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             "ON i.customer_id = s.customer_id"
         )
         sig = np.full(n, np.nan)
-        sig[_ints(signup, "idx")] = _floats(signup, "signup_ts")
+        sig[_ints(signup, "idx")] = float_column(signup, "signup_ts")
         frame: dict[str, np.ndarray] = {"cutoff": cuts[ks], "signup_ts": sig[rows]}
 
         by_table: dict[str, dict[_Key, list[tuple[str, Partial]]]] = defaultdict(

@@ -133,24 +133,20 @@ class _Parser:
         return left
 
     def additive(self) -> _Val:
-        left = self.term()
-        while self.peek()[1] in ("+", "-"):
-            op = self.take()[1]
-            right = self.term()
-            kind = "bigint" if left.kind == right.kind == "bigint" else "double"
-            left = _apply(np.add if op == "+" else np.subtract, kind, self.n, left, right)
-        return left
+        return self.arithmetic({"+": np.add, "-": np.subtract}, self.term)
 
     def term(self) -> _Val:
-        left = self.unary()
-        while self.peek()[1] in ("*", "/"):
+        return self.arithmetic({"*": np.multiply, "/": np.divide}, self.unary)
+
+    def arithmetic(self, ops: dict[str, _Ufunc], operand: Callable[[], _Val]) -> _Val:
+        """Left-associative ``operand (op operand)*``; ``/`` always gives a double."""
+        left = operand()
+        while self.peek()[1] in ops:
             op = self.take()[1]
-            right = self.unary()
-            if op == "*":
-                kind = "bigint" if left.kind == right.kind == "bigint" else "double"
-                left = _apply(np.multiply, kind, self.n, left, right)
-            else:
-                left = _apply(np.divide, "double", self.n, left, right)
+            right = operand()
+            both = left.kind == right.kind == "bigint"
+            kind = "bigint" if both and op != "/" else "double"
+            left = _apply(ops[op], kind, self.n, left, right)
         return left
 
     def unary(self) -> _Val:

@@ -127,7 +127,9 @@ class Partial:
     weights: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in ("sum", "max", "min") or (self.weights and self.kind != "sum"):
+        # windows and weights are only ever summed (what the bucket plan handles)
+        summed_only = self.weights or self.window is not None
+        if self.kind not in ("sum", "max", "min") or (summed_only and self.kind != "sum"):
             raise ValueError(f"bad partial: {self}")
 
 
