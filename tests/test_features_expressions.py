@@ -110,3 +110,24 @@ def re_names(expressions: list[str]) -> list[str]:
 def test_unsupported_sql_raises_a_clear_error(bad: str) -> None:
     with pytest.raises(ValueError, match="final feature expression"):
         evaluate([bad], {"a": np.ones(3), "b": np.ones(3), "cutoff": np.ones(3)}, 3)
+
+
+def test_threads_and_consumed_columns_change_no_value() -> None:
+    """In threads, overwriting the columns read once: the same values, bit for bit;
+    the columns read more than once, and the int columns, are left intact."""
+    cols = _frame(3000, ["a", "b", "c", "d"], seed=2)
+    exprs = [*EXPRESSIONS, "CAST(COALESCE(d, 0) AS BIGINT) AS e15", "COALESCE(d, 1.5) AS e16"]
+    exprs[-1] = exprs[-1].replace("d,", "d + 0,")  # d read twice: not consumable
+    plain = evaluate(exprs, {k: v.copy() for k, v in cols.items()}, 3000)
+    given = {k: v.copy() for k, v in cols.items()}
+    fast = evaluate(exprs, given, 3000, consume=True, threads=2)
+    assert list(fast) == list(plain)
+    for name in plain:
+        assert fast[name].dtype == plain[name].dtype, name
+        np.testing.assert_array_equal(fast[name], plain[name], err_msg=name)
+    for name in ("a", "b", "c", "d", "cutoff"):  # each read by several expressions
+        np.testing.assert_array_equal(given[name], cols[name], err_msg=name)
+    # a column read by one expression only is given up to it
+    once = {"x": np.array([1.0, np.nan, 3.0]), "cutoff": np.zeros(3)}
+    got = evaluate(["COALESCE(x, 0.0) AS y"], once, 3, consume=True)
+    assert got["y"] is once["x"] and got["y"].tolist() == [1.0, 0.0, 3.0]

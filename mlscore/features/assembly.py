@@ -22,6 +22,7 @@ events with ``ts < c``); this module only moves rows around.
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
 
 import numpy as np
@@ -32,7 +33,14 @@ import pyarrow.compute as pc
 from mlscore.features.expressions import evaluate
 from mlscore.features.sql import RenderedSQL
 
-__all__ = ["StagedEngine", "create_stages", "float_column", "run_final", "run_staged"]
+__all__ = [
+    "StagedEngine",
+    "create_stages",
+    "float_column",
+    "numpy_threads",
+    "run_final",
+    "run_staged",
+]
 
 _IDS = "_mlscore_ids"
 
@@ -54,6 +62,12 @@ class StagedEngine(Protocol):
 
     def unregister(self, name: str) -> None:
         """Forget a registered DataFrame."""
+
+
+def numpy_threads(engine: object) -> int:
+    """Threads for the NumPy work: the engine's own thread count (DuckDB's), at most
+    the machine's cores."""
+    return max(1, min(int(getattr(engine, "threads", 1) or 1), os.cpu_count() or 1))
 
 
 def _accumulate(arr: np.ndarray, kind: str | None) -> np.ndarray:
@@ -129,7 +143,7 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
                     arr = _accumulate(arr, kind)
                 frame[alias] = arr[rows, ks]
             del got
-        out = run_final(rendered, frame)
+        out = run_final(rendered, frame, threads=numpy_threads(engine))
     finally:
         for name in reversed(created):
             engine.execute(f"DROP TABLE IF EXISTS {name}")
@@ -137,13 +151,16 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
     return pd.concat([keys, out], axis=1)
 
 
-def run_final(rendered: RenderedSQL, frame: dict[str, np.ndarray]) -> pd.DataFrame:
+def run_final(
+    rendered: RenderedSQL, frame: dict[str, np.ndarray], *, threads: int = 1
+) -> pd.DataFrame:
     """The final expressions of ``rendered`` over ``frame`` (``cutoff``, ``signup_ts``
     and every part column, one entry per grid row, NaN for NULL), in frame order.
 
-    Evaluated in NumPy (:mod:`mlscore.features.expressions`); each output column
-    is its own array, so the DataFrame is built without copying them.
+    Evaluated in NumPy (:mod:`mlscore.features.expressions`) in ``threads``
+    threads; ``frame`` is given up (its columns read once are overwritten). Each
+    output column is its own array, so the DataFrame is built without copying them.
     """
     n = len(frame["cutoff"])
-    out = evaluate(rendered.final, frame, n)
+    out = evaluate(rendered.final, frame, n, consume=True, threads=threads)
     return pd.DataFrame(out, copy=False)

@@ -23,13 +23,23 @@ at or after the last cutoff are not read).
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from mlscore.features.assembly import StagedEngine, create_stages, float_column, run_final
+from mlscore.features.assembly import (
+    StagedEngine,
+    create_stages,
+    float_column,
+    numpy_threads,
+    run_final,
+)
 from mlscore.features.sql import DAY, BucketPlan, Partial, RenderedSQL
 
 __all__ = ["bucket_bounds", "run_bucketed"]
@@ -38,9 +48,10 @@ _IDS = "_mlscore_ids"
 _BMAP = "_mlscore_bmap"
 
 #: the customers are handled in blocks so that one dense buckets x customers array
-#: stays under this many bytes (200 k customers x 73 buckets: 117 MB, one block;
-#: 2 M customers x 364 buckets of weekly cutoffs would be 5.8 GB in one piece)
-BLOCK_BYTES = 2**29
+#: stays under this many bytes; each NumPy worker thread holds one (200 k customers
+#: x 73 buckets: 117 MB, one block; 2 M customers x 364 buckets of weekly cutoffs
+#: would be 5.8 GB in one piece)
+BLOCK_BYTES = 2**28
 
 # one dense array per (table, measure, event, channel, weights): the partials sharing it
 _Key = tuple[str, str, int | None, int | None, tuple[tuple[int, float], ...]]
@@ -93,22 +104,30 @@ class _Buckets:
         self.idx = idx[self.order]
         self.flat = None if blocked else self.b * n_customers + self.idx
         self._measure: tuple[str, np.ndarray] | None = None
+        self._lock = threading.Lock()
 
     def values(self, measure: str) -> np.ndarray:
-        """Column ``measure`` as float64 in group order (the last one asked is cached)."""
-        if self._measure is None or self._measure[0] != measure:
-            self._measure = (measure, float_column(self.table, measure)[self.order])
-        return self._measure[1]
+        """Column ``measure`` as float64 in group order (the last one asked is kept:
+        callers go through the keys one measure at a time)."""
+        with self._lock:
+            if self._measure is None or self._measure[0] != measure:
+                self._measure = None  # free the previous one first
+                self._measure = (measure, float_column(self.table, measure)[self.order])
+            return self._measure[1]
 
-    def dense(self, key: _Key, kind: str, n_buckets: int, lo: int, hi: int) -> np.ndarray:
+    def dense(
+        self, key: _Key, kind: str, n_buckets: int, lo: int, hi: int, out: np.ndarray
+    ) -> np.ndarray:
         """A ``buckets x customers`` array of the key's partials for customers
-        ``lo .. hi - 1`` (sum: 0 when empty, max/min: NaN when empty)."""
+        ``lo .. hi - 1`` (sum: 0 when empty, max/min: NaN when empty), written
+        into ``out`` (a reused buffer of at least ``buckets x (hi - lo)`` floats)."""
         _, measure, ev, ch, weights = key
         vals = self.values(measure)
         wt = dict(weights)
         width = hi - lo
         size = n_buckets * width
-        out = np.zeros(size) if kind == "sum" else np.full(size, np.nan)
+        out = out[:size]
+        out.fill(0.0 if kind == "sum" else np.nan)
         for g_ev, g_ch, s0, s1 in self.groups:
             if (ev is not None and g_ev != ev) or (ch is not None and g_ch != ch):
                 continue
@@ -128,16 +147,18 @@ class _Buckets:
         return out.reshape(n_buckets, width)
 
 
-def _per_cutoff(arr: np.ndarray, p: Partial, cuts: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+def _per_cutoff(
+    arr: np.ndarray, p: Partial, cuts: np.ndarray, bounds: np.ndarray, out: np.ndarray
+) -> np.ndarray:
     """``cutoffs x customers`` sums of a windowed partial over the buckets of each
-    cutoff's window, added in bucket order (windowed partials are always sums)."""
+    cutoff's window, added in bucket order (windowed partials are always sums),
+    written into ``out``."""
     assert p.window is not None and p.kind == "sum"
     a, b = p.window
     lo = np.searchsorted(bounds, cuts - a * DAY)
     hi = np.searchsorted(bounds, cuts - b * DAY)
-    out = np.empty((len(cuts), arr.shape[1]))
     for k in range(len(cuts)):
-        out[k] = arr[lo[k] + 1 : hi[k] + 1].sum(axis=0)
+        np.sum(arr[lo[k] + 1 : hi[k] + 1], axis=0, out=out[k])
     return out
 
 
@@ -148,22 +169,38 @@ def _prefix_sums(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _all_history(arr: np.ndarray, kind: str, pos: np.ndarray) -> np.ndarray:
+def _all_history(arr: np.ndarray, kind: str, pos: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``cutoffs x customers`` running totals (or max/min) over the buckets before
-    each cutoff (buckets ``0 .. pos[k]``): each cutoff's new buckets are reduced
-    once and added to the previous cutoff's value.
+    each cutoff (buckets ``0 .. pos[k]``), written into ``out``: each cutoff's new
+    buckets are reduced once and added to the previous cutoff's value.
 
     Row by row on purpose: NumPy's ``accumulate``/``reduceat`` along axis 0 walk
     the array column by column (measured 40-50 ms per 12 x 200 k array).
     """
     ufunc = np.add if kind == "sum" else np.fmax if kind == "max" else np.fmin
-    out = np.empty((len(pos), arr.shape[1]))
     start = 0
     for k, end in enumerate(pos):
-        new = ufunc.reduce(arr[start : end + 1], axis=0)  # never empty: pos increases
-        out[k] = new if k == 0 else ufunc(out[k - 1], new)
+        ufunc.reduce(arr[start : end + 1], axis=0, out=out[k])  # never empty: pos increases
+        if k:
+            ufunc(out[k - 1], out[k], out=out[k])
         start = end + 1
     return out
+
+
+class _Scratch(threading.local):
+    """Float buffers one worker thread reuses from key to key: new memory is what
+    costs most here (page faults: 115 MB of dense buckets x customers per key at
+    12 cutoffs x 200 k customers)."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, size: int) -> np.ndarray:
+        a = self.arrays.get(name)
+        if a is None or a.size < size:
+            self.arrays.pop(name, None)
+            a = self.arrays[name] = np.empty(size)
+        return a[:size]
 
 
 def _key_columns(
@@ -174,32 +211,77 @@ def _key_columns(
     cuts: np.ndarray,
     bounds: np.ndarray,
     pos: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """``cutoffs x customers`` values of each partial sharing the bucket array ``arr``
-    (which may be overwritten)."""
+    scratch: _Scratch,
+    emit: Callable[[str, np.ndarray], None],
+) -> None:
+    """``emit(alias, cutoffs x customers values)`` for each partial sharing the bucket
+    array ``arr`` (which may be overwritten); the values live in ``scratch`` and are
+    overwritten after ``emit`` returns."""
     key_measure, weights = partials[0][1].measure, partials[0][1].weights
-    out: dict[str, np.ndarray] = {}
+    shape = (len(cuts), arr.shape[1])
+    vals = scratch.get("vals", shape[0] * shape[1]).reshape(shape)
     exact = kind == "sum" and key_measure in plan.integral_measures
     if exact and all(float(w).is_integer() for _, w in weights):
         # whole numbers below 2**53: windows are differences of running sums
         prefix = _prefix_sums(arr)
         for alias, p in partials:
             a, b = p.window if p.window is not None else (None, 0)
-            vals = prefix[np.searchsorted(bounds, cuts - b * DAY)]
+            np.take(prefix, np.searchsorted(bounds, cuts - b * DAY), axis=0, out=vals)
             if a is not None:
-                vals = vals - prefix[np.searchsorted(bounds, cuts - a * DAY)]
-            out[alias] = vals
-        return out
+                start = scratch.get("start", shape[0] * shape[1]).reshape(shape)
+                np.take(prefix, np.searchsorted(bounds, cuts - a * DAY), axis=0, out=start)
+                np.subtract(vals, start, out=vals)
+            emit(alias, vals)
+        return
     # other sums add the buckets of each window in bucket order
     for alias, p in partials:
         if p.window is not None:
-            out[alias] = _per_cutoff(arr, p, cuts, bounds)
+            emit(alias, _per_cutoff(arr, p, cuts, bounds, vals))
     whole = [a for a, p in partials if p.window is None]
     if whole:
-        vals = _all_history(arr, kind, pos)
+        _all_history(arr, kind, pos, vals)
         for alias in whole:
-            out[alias] = vals
-    return out
+            emit(alias, vals)
+
+
+def _emit(
+    alias: str,
+    vals: np.ndarray,
+    *,
+    frame: dict[str, np.ndarray],
+    grid: np.ndarray,
+    at: np.ndarray | None,
+    n_rows: int,
+) -> None:
+    """Store the grid rows of one part column (``at``: their rows, in blocks)."""
+    if at is None:
+        frame[alias] = vals[grid]
+    else:
+        frame.setdefault(alias, np.empty(n_rows))[at] = vals[grid]
+
+
+def _fill(
+    task: tuple[_Key, str],
+    *,
+    buckets: _Buckets,
+    keys: dict[_Key, list[tuple[str, Partial]]],
+    block: tuple[int, int],
+    plan: BucketPlan,
+    bounds: np.ndarray,
+    pos: np.ndarray,
+    cuts: np.ndarray,
+    scratch: _Scratch,
+    emit: Callable[[str, np.ndarray], None],
+) -> None:
+    """The part columns of one (key, kind) for the customers of ``block`` (one
+    worker's share of the assembly; its buffers are its own)."""
+    key, kind = task
+    lo, hi = block
+    n_buckets = len(bounds)
+    buf = scratch.get("dense", n_buckets * (hi - lo))
+    arr = buckets.dense(key, kind, n_buckets, lo, hi, buf).reshape(n_buckets, hi - lo)
+    same = [(a, p) for a, p in keys[key] if p.kind == kind]
+    _key_columns(arr, kind, same, plan, cuts, bounds, pos, scratch, emit)
 
 
 def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
@@ -279,37 +361,49 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             for alias, _kind in cols:
                 p = plan.partials[alias]
                 by_table[p.table][(p.table, p.measure, p.ev, p.ch, p.weights)].append((alias, p))
+        threads = numpy_threads(engine)
         width = max(1, BLOCK_BYTES // (8 * n_buckets))
         blocks = [(lo, min(n, lo + width)) for lo in range(0, n, width)] or [(0, 0)]
         # row of the output for each (cutoff, customer) of the grid, when in blocks
         rownum = (np.cumsum(grid.ravel()) - 1).reshape(grid.shape) if len(blocks) > 1 else None
         n_rows = len(ks)
-        for table_name, keys in by_table.items():
-            buckets = _Buckets(
-                engine.query_arrow(
-                    f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
-                    f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
-                ),
-                n,
-                blocked=rownum is not None,
-            )
-            engine.execute(f"DROP TABLE IF EXISTS {table_name}")  # its rows now live here
-            for lo, hi in blocks:
-                g = grid[:, lo:hi]
-                at = None if rownum is None else rownum[:, lo:hi][g]
-                for key in sorted(keys, key=lambda k: k[1]):  # one measure column at a time
+        scratch = _Scratch()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for table_name, keys in by_table.items():
+                buckets = _Buckets(
+                    engine.query_arrow(
+                        f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
+                        f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
+                    ),
+                    n,
+                    blocked=rownum is not None,
+                )
+                engine.execute(f"DROP TABLE IF EXISTS {table_name}")  # its rows now live here
+                by_measure: dict[str, list[tuple[_Key, str]]] = defaultdict(list)
+                for key in keys:
                     for kind in dict.fromkeys(p.kind for _, p in keys[key]):
-                        arr = buckets.dense(key, kind, n_buckets, lo, hi)
-                        same = [(a, p) for a, p in keys[key] if p.kind == kind]
-                        columns = _key_columns(arr, kind, same, plan, cuts, bounds, pos)
-                        for alias, vals in columns.items():
-                            if at is None:
-                                frame[alias] = vals[g]
-                            else:
-                                frame.setdefault(alias, np.empty(n_rows))[at] = vals[g]
-                        del arr
-            del buckets
-        out = run_final(rendered, frame)
+                        by_measure[key[1]].append((key, kind))
+                for lo, hi in blocks:
+                    g = grid[:, lo:hi]
+                    at = None if rownum is None else rownum[:, lo:hi][g]
+                    emit = partial(_emit, frame=frame, grid=g, at=at, n_rows=n_rows)
+                    fill = partial(
+                        _fill,
+                        buckets=buckets,
+                        keys=keys,
+                        block=(lo, hi),
+                        plan=plan,
+                        bounds=bounds,
+                        pos=pos,
+                        cuts=cuts,
+                        scratch=scratch,
+                        emit=emit,
+                    )
+                    for measure in sorted(by_measure):  # one measure column at a time
+                        buckets.values(measure)
+                        list(pool.map(fill, by_measure[measure]))
+                del buckets
+        out = run_final(rendered, frame, threads=numpy_threads(engine))
     finally:
         engine.unregister(_BMAP)
         for name in reversed(created):

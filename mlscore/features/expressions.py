@@ -21,7 +21,10 @@ Tests check these results equal DuckDB's on random data.
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,12 +61,20 @@ def _apply(ufunc: _Ufunc, kind: str, n: int, *args: _Val) -> _Val:
 
 class _Parser:
     def __init__(
-        self, text: str, columns: Mapping[str, np.ndarray], n: int, cache: dict[str, _Val]
+        self,
+        text: str,
+        columns: Mapping[str, np.ndarray],
+        n: int,
+        cache: dict[str, _Val],
+        lock: threading.Lock,
+        consumable: frozenset[str] = frozenset(),
     ) -> None:
         self.text = text
         self.columns = columns
         self.n = n
         self.cache = cache  # float64 views of the columns, shared by the expressions
+        self.lock = lock  # guards ``cache`` when expressions run in threads
+        self.consumable = consumable  # float64 columns read once: overwritten in place
         self.tokens: list[tuple[str, str]] = []
         pos = 0
         text = text.rstrip()
@@ -178,19 +189,22 @@ class _Parser:
             if to == "BIGINT":  # DuckDB rounds halves to even, as rint does
                 return _apply(np.rint, "bigint", self.n, x)
             if to == "DOUBLE":
-                return _Val(x.v, "double")
+                return _Val(x.v, "double", owned=x.owned)
             raise self.error(f"CAST to {to}")
         if kind == "name" and self.peek()[1] == "(":
             return self.call(tok.upper())
         if kind == "name":
-            if tok not in self.cache:
-                if tok not in self.columns:
-                    raise self.error(f"unknown column {tok!r}")
-                col = np.asarray(self.columns[tok])
-                is_int = col.dtype.kind in "iu"
-                as_float = col.astype("float64", copy=False)
-                self.cache[tok] = _Val(as_float, "bigint" if is_int else "double")
-            return self.cache[tok]
+            if tok in self.consumable:  # read by this expression only: a temporary
+                return _Val(self.columns[tok], "double", owned=True)
+            with self.lock:
+                if tok not in self.cache:
+                    if tok not in self.columns:
+                        raise self.error(f"unknown column {tok!r}")
+                    col = np.asarray(self.columns[tok])
+                    is_int = col.dtype.kind in "iu"
+                    as_float = col.astype("float64", copy=False)
+                    self.cache[tok] = _Val(as_float, "bigint" if is_int else "double")
+                return self.cache[tok]
         raise self.error(f"unexpected {tok!r}")
 
     def case(self) -> _Val:
@@ -246,20 +260,52 @@ def _coalesce(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np
 
 
 def evaluate(
-    expressions: list[str], columns: Mapping[str, np.ndarray], n: int
+    expressions: list[str],
+    columns: Mapping[str, np.ndarray],
+    n: int,
+    *,
+    consume: bool = False,
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """Evaluate ``expr AS alias`` items over ``columns`` (each of length ``n``).
 
     Returns ``{alias: array}``: int64 for a whole-number expression without
     NULLs (``CAST(… AS BIGINT)``), float64 with NaN for NULL otherwise.
+
+    ``consume=True`` lets the evaluation overwrite the float64 columns that only
+    one expression reads, once (the caller gives them up: fewer new arrays, which
+    is what costs most on millions of rows). ``threads > 1`` evaluates the
+    expressions in that many threads (NumPy releases the GIL in its loops); the
+    results do not depend on it.
     """
-    out: dict[str, np.ndarray] = {}
-    cache: dict[str, _Val] = {}
+    items: list[tuple[str, str]] = []
     for item in expressions:
         body, sep, alias = item.rpartition(" AS ")
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", alias.strip()):
             raise ValueError(f"final feature expression without an alias: {item}")
-        p = _Parser(body, columns, n, cache)
+        items.append((body, alias.strip()))
+    consumable: frozenset[str] = frozenset()
+    if consume:
+        uses = Counter(
+            m.group("name")
+            for body, _ in items
+            for m in _TOKEN.finditer(body)
+            if m.group("name") and m.group("name").upper() not in _KEYWORDS
+        )
+        consumable = frozenset(
+            name
+            for name, count in uses.items()
+            if count == 1
+            and name in columns
+            and isinstance(columns[name], np.ndarray)
+            and columns[name].dtype == np.float64
+            and columns[name].shape == (n,)
+        )
+    cache: dict[str, _Val] = {}
+    lock = threading.Lock()
+
+    def one(body: str) -> np.ndarray:
+        p = _Parser(body, columns, n, cache, lock, consumable)
         val = p.expr()
         if p.peek()[0] != "eof":
             raise p.error(f"unexpected {p.peek()[1]!r}")
@@ -267,9 +313,14 @@ def evaluate(
             raise p.error("a condition, not a value")
         v = np.broadcast_to(val.v, (n,))
         if val.kind == "bigint" and not np.isnan(v).any():
-            out[alias.strip()] = v.astype("int64")
-        elif val.v.shape == (n,) and all(val.v is not c.v for c in cache.values()):
-            out[alias.strip()] = val.v  # computed here: no copy needed
-        else:  # a constant, or one of the input columns
-            out[alias.strip()] = np.array(v, dtype="float64")
-    return out
+            return v.astype("int64")
+        if val.owned and val.v.shape == (n,):
+            return val.v  # computed here: no copy needed
+        return np.array(v, dtype="float64")  # a constant, or one of the input columns
+
+    if threads > 1 and len(items) > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            values = list(pool.map(one, [body for body, _ in items]))
+    else:
+        values = [one(body) for body, _ in items]
+    return {alias: v for (_, alias), v in zip(items, values, strict=True)}
