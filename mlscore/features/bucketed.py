@@ -27,6 +27,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -260,6 +261,56 @@ def _emit(
         frame.setdefault(alias, np.empty(n_rows))[at] = vals[grid]
 
 
+@dataclass
+class _Layout:
+    """Where the part columns of every table go: the cutoffs, the buckets, the grid
+    of known (cutoff, customer) rows, the customer blocks and the output frame."""
+
+    plan: BucketPlan
+    cuts: np.ndarray
+    bounds: np.ndarray
+    pos: np.ndarray  # bucket ending at each cutoff
+    grid: np.ndarray  # cutoffs x customers: known rows
+    blocks: list[tuple[int, int]]
+    rownum: np.ndarray | None  # output row of each grid cell, when in blocks
+    n_rows: int
+    frame: dict[str, np.ndarray]
+    scratch: _Scratch
+
+
+def _assemble(
+    buckets: _Buckets,
+    keys: dict[_Key, list[tuple[str, Partial]]],
+    layout: _Layout,
+    pool: ThreadPoolExecutor,
+) -> None:
+    """Every part column of one bucket table into ``layout.frame`` (keys of one
+    measure at a time, spread over the pool's threads)."""
+    by_measure: dict[str, list[tuple[_Key, str]]] = defaultdict(list)
+    for key in keys:
+        for kind in dict.fromkeys(p.kind for _, p in keys[key]):
+            by_measure[key[1]].append((key, kind))
+    for lo, hi in layout.blocks:
+        g = layout.grid[:, lo:hi]
+        at = None if layout.rownum is None else layout.rownum[:, lo:hi][g]
+        emit = partial(_emit, frame=layout.frame, grid=g, at=at, n_rows=layout.n_rows)
+        fill = partial(
+            _fill,
+            buckets=buckets,
+            keys=keys,
+            block=(lo, hi),
+            plan=layout.plan,
+            bounds=layout.bounds,
+            pos=layout.pos,
+            cuts=layout.cuts,
+            scratch=layout.scratch,
+            emit=emit,
+        )
+        for measure in sorted(by_measure):  # one measure column at a time
+            buckets.values(measure)
+            list(pool.map(fill, by_measure[measure]))
+
+
 def _fill(
     task: tuple[_Key, str],
     *,
@@ -310,36 +361,30 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
     created: list[str] = []
     engine.register({_BMAP: bmap})
     try:
-        create_stages(engine, plan.tables, created)
-        # customers numbered in id order (grouping by the ids, then numbering the few
-        # distinct ones, is cheaper than joining every event to a numbering first)
+        # the interactions are grouped first: then the ids can be numbered, and their
+        # NumPy assembly runs while the engine groups the other tables
+        early = [t for t in plan.tables if t[0] == "_mlscore_bi"]
+        create_stages(engine, early, created)
+        # customers numbered in id order, with the time they are known from (first
+        # event or signup); grouping by the ids, then numbering the few distinct ones,
+        # is cheaper than joining every event to a numbering first
         engine.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT customer_id, "
+            f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT customer_id, f, "
             "CAST(ROW_NUMBER() OVER (ORDER BY customer_id) - 1 AS INTEGER) AS idx "
-            "FROM (SELECT DISTINCT customer_id FROM ("
-            + " UNION ALL ".join(plan.id_sources)
-            + ") u) x"
+            "FROM (SELECT customer_id, MIN(f) AS f FROM ("
+            + " UNION ALL ".join(plan.known_sources)
+            + ") u GROUP BY customer_id) x"
         )
         created.append(_IDS)
-        ids = engine.query_arrow(f"SELECT idx, customer_id FROM {_IDS}")
+        ids = engine.query_arrow(f"SELECT idx, customer_id, f FROM {_IDS}")
         n = ids.num_rows
+        at_idx = _ints(ids, "idx")
         names = np.empty(n, dtype=object)
-        names[_ints(ids, "idx")] = np.asarray(ids.column("customer_id").to_pylist(), dtype=object)
-        del ids
-
-        # known from the first cutoff after the customer's first event or signup
-        firsts = []
-        if "_mlscore_bi" in created:
-            firsts.append("SELECT customer_id, MIN(first_ts) AS f FROM _mlscore_bi GROUP BY 1")
-        if "_mlscore_bt" in created:
-            firsts.append("SELECT customer_id, MIN(tfirst) AS f FROM _mlscore_bt GROUP BY 1")
-        firsts.append("SELECT customer_id, MIN(signup_ts) AS f FROM customers GROUP BY 1")
-        got = engine.query_arrow(
-            "SELECT i.idx, MIN(x.f) AS f FROM (" + " UNION ALL ".join(firsts) + f") x "
-            f"JOIN {_IDS} i ON i.customer_id = x.customer_id GROUP BY i.idx"
-        )
+        names[at_idx] = np.asarray(ids.column("customer_id").to_pylist(), dtype=object)
         first = np.full(n, np.nan)
-        first[_ints(got, "idx")] = float_column(got, "f")
+        first[at_idx] = float_column(ids, "f")
+        del ids
+        # known from the first cutoff after the customer's first event or signup
         first_k = np.where(np.isnan(first), len(cuts), np.searchsorted(cuts, first, side="right"))
         # grid rows in (cutoff, customer id) order, the order the builders return;
         # a cutoffs x customers array masked by `grid` lists its values in that order
@@ -361,48 +406,51 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             for alias, _kind in cols:
                 p = plan.partials[alias]
                 by_table[p.table][(p.table, p.measure, p.ev, p.ch, p.weights)].append((alias, p))
-        threads = numpy_threads(engine)
         width = max(1, BLOCK_BYTES // (8 * n_buckets))
         blocks = [(lo, min(n, lo + width)) for lo in range(0, n, width)] or [(0, 0)]
-        # row of the output for each (cutoff, customer) of the grid, when in blocks
-        rownum = (np.cumsum(grid.ravel()) - 1).reshape(grid.shape) if len(blocks) > 1 else None
-        n_rows = len(ks)
-        scratch = _Scratch()
-        with ThreadPoolExecutor(max_workers=threads) as pool:
+        layout = _Layout(
+            plan=plan,
+            cuts=cuts,
+            bounds=bounds,
+            pos=pos,
+            grid=grid,
+            blocks=blocks,
+            rownum=(np.cumsum(grid.ravel()) - 1).reshape(grid.shape) if len(blocks) > 1 else None,
+            n_rows=len(ks),
+            frame=frame,
+            scratch=_Scratch(),
+        )
+
+        def fetch(table_name: str) -> _Buckets:
+            got = _Buckets(
+                engine.query_arrow(
+                    f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
+                    f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
+                ),
+                n,
+                blocked=layout.rownum is not None,
+            )
+            engine.execute(f"DROP TABLE IF EXISTS {table_name}")  # its rows now live here
+            return got
+
+        with (
+            ThreadPoolExecutor(max_workers=numpy_threads(engine)) as pool,
+            ThreadPoolExecutor(max_workers=1) as background,
+        ):
+            pending = [
+                background.submit(_assemble, fetch(name), by_table.pop(name), layout, pool)
+                for name, _ in early
+                if name in by_table
+            ]
+            create_stages(engine, [t for t in plan.tables if t not in early], created)
             for table_name, keys in by_table.items():
-                buckets = _Buckets(
-                    engine.query_arrow(
-                        f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
-                        f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
-                    ),
-                    n,
-                    blocked=rownum is not None,
-                )
-                engine.execute(f"DROP TABLE IF EXISTS {table_name}")  # its rows now live here
-                by_measure: dict[str, list[tuple[_Key, str]]] = defaultdict(list)
-                for key in keys:
-                    for kind in dict.fromkeys(p.kind for _, p in keys[key]):
-                        by_measure[key[1]].append((key, kind))
-                for lo, hi in blocks:
-                    g = grid[:, lo:hi]
-                    at = None if rownum is None else rownum[:, lo:hi][g]
-                    emit = partial(_emit, frame=frame, grid=g, at=at, n_rows=n_rows)
-                    fill = partial(
-                        _fill,
-                        buckets=buckets,
-                        keys=keys,
-                        block=(lo, hi),
-                        plan=plan,
-                        bounds=bounds,
-                        pos=pos,
-                        cuts=cuts,
-                        scratch=scratch,
-                        emit=emit,
-                    )
-                    for measure in sorted(by_measure):  # one measure column at a time
-                        buckets.values(measure)
-                        list(pool.map(fill, by_measure[measure]))
+                buckets = fetch(table_name)
+                for job in pending:  # one table's assembly at a time
+                    job.result()
+                pending = [background.submit(_assemble, buckets, keys, layout, pool)]
                 del buckets
+            for job in pending:
+                job.result()
         out = run_final(rendered, frame, threads=numpy_threads(engine))
     finally:
         engine.unregister(_BMAP)

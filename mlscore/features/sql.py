@@ -144,8 +144,11 @@ class BucketPlan:
     used) group the events by ``(customer_id, b[, ev, ch])``, ``b`` the bucket
     (from ``_mlscore_bmap(a, b)``, day ``a`` counted from ``c0``; days before the
     first cut are absent from the map and fall in bucket 0). Only events with
-    ``ts < c1`` (the last cutoff) are read. ``id_sources`` list the customer
-    ids to number (the bucket tables and ``customers``). ``partials`` tells, per part
+    ``ts < c1`` (the last cutoff) are read. ``known_sources`` are SELECTs of
+    ``(customer_id, f)``, every customer to number with the times of their
+    first event or signup (``f``, NULL when unknown): the ``_mlscore_bi`` table,
+    the raw transactions before ``c1`` and ``customers``, so that the ids can be
+    numbered as soon as the interactions are grouped. ``partials`` tells, per part
     column, how it follows from the bucket rows; windows are unions of buckets
     and the all-history values their running totals, so events are read once
     whatever the number of cutoffs (:mod:`mlscore.features.bucketed`).
@@ -162,7 +165,7 @@ class BucketPlan:
     offsets_days: tuple[int, ...]
     tables: list[tuple[str, str]]
     partials: dict[str, Partial]
-    id_sources: list[str]
+    known_sources: list[str]
     #: measures whose bucket values are whole numbers (counts)
     integral_measures: tuple[str, ...] = ("n", "vn", "pn", "gn", "rn", "days")
 
@@ -698,12 +701,16 @@ def render_features_sql(
                 spec, c0, aligned_range[1], Wa, ecoded, union_parts, stage, partials
             ),
             partials=partials,
-            id_sources=[
-                f"SELECT customer_id FROM {t}"
-                for t, used in (
-                    ("_mlscore_bi", spec.has_interactions),
-                    ("_mlscore_bt", spec.has_transactions),
-                    ("customers", True),
+            known_sources=[  # (customer_id, f): first event or signup
+                src
+                for src, used in (
+                    ("SELECT customer_id, first_ts AS f FROM _mlscore_bi", spec.has_interactions),
+                    (
+                        "SELECT customer_id, ts AS f FROM transactions "
+                        f"WHERE ts < {aligned_range[1]}",
+                        spec.has_transactions,
+                    ),
+                    ("SELECT customer_id, signup_ts AS f FROM customers", True),
                 )
                 if used
             ],
