@@ -698,7 +698,14 @@ def render_features_sql(
             c1=aligned_range[1],
             offsets_days=tuple(sorted(offsets)),
             tables=_bucket_tables(
-                spec, c0, aligned_range[1], Wa, ecoded, union_parts, stage, partials
+                spec,
+                (c0, aligned_range[1]),
+                tuple(sorted(offsets)),
+                Wa,
+                (codes, ch_codes),
+                union_parts,
+                stage,
+                partials,
             ),
             partials=partials,
             known_sources=[  # (customer_id, f): first event or signup
@@ -728,17 +735,28 @@ def render_features_sql(
 
 def _bucket_tables(
     spec: FeatureSpec,
-    c0: int,
-    c1: int,
+    cutoff_range: tuple[int, int],
+    offsets_days: tuple[int, ...],
     wa: int,
-    ecoded: str,
+    codes: tuple[dict[str, int], dict[str, int]],
     union_parts: list[str],
     stage: list[tuple[str, str]],
     partials: dict[str, Partial],
 ) -> list[tuple[str, str]]:
-    """The SELECTs of the bucket tables of a :class:`BucketPlan` (see there)."""
+    """The SELECTs of the bucket tables of a :class:`BucketPlan` (see there).
+
+    DuckDB SQL: event and channel codes by ``list_position`` (one lookup instead of
+    a ``CASE`` of string comparisons); with one cutoff the bounds are known here, so
+    the bucket is a ``CASE`` over them instead of a join to ``_mlscore_bmap``.
+    """
+    c0, c1 = cutoff_range
     day = f"CAST(FLOOR((e.ts - {c0}) / {float(DAY)!r}) AS BIGINT)"
     bmap = f"LEFT JOIN _mlscore_bmap m ON m.a = {day}"
+    bucket, bjoin = "COALESCE(m.b, 0)", bmap
+    if c0 == c1:  # bucket j: bounds[j - 1] <= ts < bounds[j] (bounds ascending)
+        bounds = sorted(c0 - d * DAY for d in offsets_days)
+        whens = " ".join(f"WHEN e.ts < {b} THEN {j}" for j, b in enumerate(bounds))
+        bucket, bjoin = f"CASE {whens} ELSE {len(bounds)} END", ""
     tables: list[tuple[str, str]] = []
     if spec.has_interactions:
         # no interaction window starts before c0 - wi days: older events all go to
@@ -748,6 +766,21 @@ def _bucket_tables(
             default=0,
         )
         old = f"e.ts < {c0 - wi * DAY}"
+
+        def code(column: str, names: dict[str, int]) -> str:
+            if not names:
+                return "-1"
+            listed = ", ".join(lit(x) for x in names)  # names in code order 0, 1, …
+            return (
+                f"CAST(COALESCE(list_position([{listed}], CAST({column} AS VARCHAR)) - 1, -1) "
+                "AS INTEGER)"
+            )
+
+        ev_codes, ch_codes = codes
+        ecoded = (
+            f"(SELECT customer_id, ts, value, {code('event', ev_codes)} AS ev, "
+            f"{code('channel', ch_codes)} AS ch FROM interactions)"
+        )
         aggs = [
             "CAST(COUNT(*) AS DOUBLE) AS n",
             "MAX(e.ts) AS last_ts",
@@ -762,12 +795,12 @@ def _bucket_tables(
         tables.append(
             (
                 "_mlscore_bi",
-                f"SELECT e.customer_id, CASE WHEN {old} THEN 0 ELSE m.b END AS b,\n"
+                f"SELECT e.customer_id, CASE WHEN {old} THEN 0 ELSE {bucket} END AS b,\n"
                 "    CAST(e.ev AS SMALLINT) AS ev,\n"
                 f"    CAST(CASE WHEN {old} THEN -1 ELSE e.ch END AS SMALLINT) AS ch,\n    "
                 + ",\n    ".join(aggs)
-                + f"\n  FROM {ecoded} e {bmap}\n  WHERE e.ts < {c1}\n"
-                f"  GROUP BY e.customer_id, CASE WHEN {old} THEN 0 ELSE m.b END, e.ev,\n"
+                + f"\n  FROM {ecoded} e {bjoin}\n  WHERE e.ts < {c1}\n"
+                f"  GROUP BY e.customer_id, CASE WHEN {old} THEN 0 ELSE {bucket} END, e.ev,\n"
                 f"    CASE WHEN {old} THEN -1 ELSE e.ch END",
             )
         )
@@ -791,10 +824,10 @@ def _bucket_tables(
         tables.append(
             (
                 "_mlscore_bt",
-                "SELECT e.customer_id, COALESCE(m.b, 0) AS b,\n    "
+                f"SELECT e.customer_id, {bucket} AS b,\n    "
                 + ",\n    ".join(aggs)
-                + f"\n  FROM tx e {bmap}\n  WHERE e.ts < {c1}\n"
-                "  GROUP BY e.customer_id, COALESCE(m.b, 0)",
+                + f"\n  FROM tx e {bjoin}\n  WHERE e.ts < {c1}\n"
+                f"  GROUP BY e.customer_id, {bucket}",
             )
         )
     # active days: distinct (customer, day) inside the longest window, counted per bucket
