@@ -421,34 +421,34 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             scratch=_Scratch(),
         )
 
-        def fetch(table_name: str) -> _Buckets:
-            got = _Buckets(
-                engine.query_arrow(
-                    f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
-                    f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
-                ),
-                n,
-                blocked=layout.rownum is not None,
+        unknown = set(by_table) - {name for name, _ in plan.tables}
+        if unknown:
+            raise ValueError(f"partials of tables the bucket plan does not build: {unknown}")
+
+        def fetch(table_name: str) -> pa.Table:
+            got = engine.query_arrow(
+                f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
+                f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
             )
             engine.execute(f"DROP TABLE IF EXISTS {table_name}")  # its rows now live here
             return got
 
+        def assemble(table: pa.Table, keys: dict[_Key, list[tuple[str, Partial]]]) -> None:
+            buckets = _Buckets(table, n, blocked=layout.rownum is not None)
+            _assemble(buckets, keys, layout, pool)
+
+        # the engine builds and hands over one table after the other while the
+        # NumPy work on the tables already fetched goes on in `background`, in order
         with (
             ThreadPoolExecutor(max_workers=numpy_threads(engine)) as pool,
             ThreadPoolExecutor(max_workers=1) as background,
         ):
-            pending = [
-                background.submit(_assemble, fetch(name), by_table.pop(name), layout, pool)
-                for name, _ in early
-                if name in by_table
-            ]
-            create_stages(engine, [t for t in plan.tables if t not in early], created)
-            for table_name, keys in by_table.items():
-                buckets = fetch(table_name)
-                for job in pending:  # one table's assembly at a time
-                    job.result()
-                pending = [background.submit(_assemble, buckets, keys, layout, pool)]
-                del buckets
+            pending = []
+            for stage in plan.tables:
+                if stage not in early:
+                    create_stages(engine, [stage], created)
+                if stage[0] in by_table:
+                    pending.append(background.submit(assemble, fetch(stage[0]), by_table[stage[0]]))
             for job in pending:
                 job.result()
         out = run_final(rendered, frame, threads=numpy_threads(engine))

@@ -558,14 +558,18 @@ def render_features_sql(
             lo = f"{FAR_PAST}"
         else:
             lo = f"LEAST(k.cutoff - {Wt * DAY}, k.prev_cutoff)"
+        # dgap: each gap minus the customer's first gap (t2 - t1), computed in the same
+        # sort as the gaps (one window pass instead of two)
         ctes.append(
-            "tx AS (\n  SELECT customer_id, ts, amount, prev_ts, gap,\n"
-            "    gap - MIN(CASE WHEN rn = 2 THEN gap END) OVER (PARTITION BY customer_id) AS dgap\n"
-            "  FROM (SELECT customer_id, ts, amount, prev_ts, rn,\n"
-            f"      CASE WHEN prev_ts IS NOT NULL THEN (ts - prev_ts) / {p(1)} END AS gap\n"
+            "tx AS (\n  SELECT customer_id, ts, amount, prev_ts, gap, gap - g1 AS dgap\n"
+            "  FROM (SELECT customer_id, ts, amount, prev_ts,\n"
+            f"      CASE WHEN prev_ts IS NOT NULL THEN (ts - prev_ts) / {p(1)} END AS gap,\n"
+            f"      (t2 - t1) / {p(1)} AS g1\n"
             "    FROM (SELECT customer_id, ts, amount,\n"
             "        LAG(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS prev_ts,\n"
-            "        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY ts) AS rn\n"
+            "        FIRST_VALUE(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS t1,\n"
+            "        NTH_VALUE(ts, 2) OVER (PARTITION BY customer_id ORDER BY ts\n"
+            "          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS t2\n"
             "      FROM transactions WHERE amount > 0) b) g\n"
             "  UNION ALL\n"
             "  SELECT customer_id, ts, amount, CAST(NULL AS BIGINT) AS prev_ts,\n"
