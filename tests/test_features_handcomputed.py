@@ -353,3 +353,36 @@ def test_spec_round_trips_through_json(feats: pd.DataFrame) -> None:
     assert "events_count_7d" not in only_tx.feature_names
     assert "purchase_count_total" in only_tx.feature_names
     assert "active_days_7d" in only_tx.feature_names
+
+
+@pytest.mark.parametrize("dtype", ["str", "object", "category"])
+def test_spec_frozen_at_a_cutoff_sees_only_earlier_rows(dtype: str) -> None:
+    """Event types, channels and value events come from the interactions before the
+    cutoff only (a null event or channel is no category), whatever the column dtype."""
+    inter = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c", "c"],
+            "ts": np.array([1 * D, 2 * D, 3 * D, C - 1, C, C + D], dtype="int64"),
+            "event": ["page_view", None, "survey_response", "ebook_download", "webinar", "x"],
+            "channel": ["web", "email", None, "web", "phone", "web"],
+            "value": [np.nan, np.nan, 7.0, np.nan, 3.0, np.nan],
+        }
+    )
+    for col in ("customer_id", "event", "channel"):
+        inter[col] = inter[col].astype(dtype)
+    tables = Tables(inter, None)
+    cfg = _icfg()
+    spec = FeatureSpec.from_config(cfg, tables, cutoff=C)
+    assert spec.event_types == ("ebook_download", "page_view", "survey_response")
+    assert spec.channels == ("email", "web")
+    assert spec.value_events == ("survey_response",)
+    everything = FeatureSpec.from_config(cfg, tables)
+    assert everything.event_types == (
+        "ebook_download",
+        "page_view",
+        "survey_response",
+        "webinar",
+        "x",
+    )
+    assert everything.channels == ("email", "phone", "web")
+    assert everything.value_events == ("survey_response", "webinar")
