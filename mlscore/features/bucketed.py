@@ -294,18 +294,7 @@ def _assemble(
         g = layout.grid[:, lo:hi]
         at = None if layout.rownum is None else layout.rownum[:, lo:hi][g]
         emit = partial(_emit, frame=layout.frame, grid=g, at=at, n_rows=layout.n_rows)
-        fill = partial(
-            _fill,
-            buckets=buckets,
-            keys=keys,
-            block=(lo, hi),
-            plan=layout.plan,
-            bounds=layout.bounds,
-            pos=layout.pos,
-            cuts=layout.cuts,
-            scratch=layout.scratch,
-            emit=emit,
-        )
+        fill = partial(_fill, buckets=buckets, keys=keys, block=(lo, hi), layout=layout, emit=emit)
         for measure in sorted(by_measure):  # one measure column at a time
             buckets.values(measure)
             list(pool.map(fill, by_measure[measure]))
@@ -317,22 +306,20 @@ def _fill(
     buckets: _Buckets,
     keys: dict[_Key, list[tuple[str, Partial]]],
     block: tuple[int, int],
-    plan: BucketPlan,
-    bounds: np.ndarray,
-    pos: np.ndarray,
-    cuts: np.ndarray,
-    scratch: _Scratch,
+    layout: _Layout,
     emit: Callable[[str, np.ndarray], None],
 ) -> None:
     """The part columns of one (key, kind) for the customers of ``block`` (one
     worker's share of the assembly; its buffers are its own)."""
     key, kind = task
     lo, hi = block
-    n_buckets = len(bounds)
-    buf = scratch.get("dense", n_buckets * (hi - lo))
-    arr = buckets.dense(key, kind, n_buckets, lo, hi, buf).reshape(n_buckets, hi - lo)
+    n_buckets = len(layout.bounds)
+    buf = layout.scratch.get("dense", n_buckets * (hi - lo))
+    arr = buckets.dense(key, kind, n_buckets, lo, hi, buf)
     same = [(a, p) for a, p in keys[key] if p.kind == kind]
-    _key_columns(arr, kind, same, plan, cuts, bounds, pos, scratch, emit)
+    _key_columns(
+        arr, kind, same, layout.plan, layout.cuts, layout.bounds, layout.pos, layout.scratch, emit
+    )
 
 
 def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:

@@ -697,14 +697,15 @@ def render_features_sql(
         for pt in partials.values():
             if pt.window is not None:
                 offsets.update(pt.window)
+        offsets_days = tuple(sorted(offsets))
         plan = BucketPlan(
             c0=c0,
             c1=aligned_range[1],
-            offsets_days=tuple(sorted(offsets)),
+            offsets_days=offsets_days,
             tables=_bucket_tables(
                 spec,
                 (c0, aligned_range[1]),
-                tuple(sorted(offsets)),
+                offsets_days,
                 Wa,
                 (codes, ch_codes),
                 union_parts,
