@@ -131,3 +131,11 @@ def test_threads_and_consumed_columns_change_no_value() -> None:
     once = {"x": np.array([1.0, np.nan, 3.0]), "cutoff": np.zeros(3)}
     got = evaluate(["COALESCE(x, 0.0) AS y"], once, 3, consume=True)
     assert got["y"] is once["x"] and got["y"].tolist() == [1.0, 0.0, 3.0]
+
+
+def test_a_read_only_column_is_never_consumed() -> None:
+    x = np.array([1.0, np.nan, 3.0])
+    x.flags.writeable = False
+    got = evaluate(["COALESCE(x, 0.0) AS y"], {"x": x, "cutoff": np.zeros(3)}, 3, consume=True)
+    assert got["y"].tolist() == [1.0, 0.0, 3.0]
+    assert got["y"] is not x and np.isnan(x[1])

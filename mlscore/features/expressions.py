@@ -300,6 +300,7 @@ def evaluate(
             and isinstance(columns[name], np.ndarray)
             and columns[name].dtype == np.float64
             and columns[name].shape == (n,)
+            and columns[name].flags.writeable  # e.g. not a zero-copy view of Arrow data
         )
     cache: dict[str, _Val] = {}
     lock = threading.Lock()
