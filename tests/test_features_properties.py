@@ -16,7 +16,7 @@ from mlscore.features.assembly import run_staged
 from mlscore.features.bucketed import run_bucketed
 from mlscore.features.builders import prepare_relations
 from mlscore.features.engine import DuckDBEngine
-from mlscore.features.sql import render_features_sql
+from mlscore.features.sql import day_masks, render_features_sql
 
 pytestmark = pytest.mark.slow  # about a minute in all (hypothesis x DuckDB queries)
 
@@ -300,28 +300,47 @@ HANDSET_SPEC = FeatureSpec.from_dict(
 )
 
 
-@settings(max_examples=12)
+# a 180-day window: the 90 days from c - 180 to c - 90 are one bucket, wider than a
+# day mask, so active days get a bucket table of their own
+WIDE_SPEC = FeatureSpec.from_dict({**HANDSET_SPEC.to_dict(), "windows_days": [7, 30, 180]})
+
+
+def test_day_masks_only_where_every_window_bucket_fits_the_bits() -> None:
+    assert day_masks((0, 7, 14, 30, 60, 90, 365), 90, 90)  # widest bucket: 30 days
+    assert day_masks((0, 7, 30, 90), 90, 90)  # 30 -> 90: 60 days
+    assert not day_masks((0, 7, 30, 100), 100, 100)  # 30 -> 100: 70 days
+    assert day_masks((0, 7, 30, 100, 365), 30, 100)  # only windows up to 30 days count
+    assert not day_masks((0, 7, 30), 30, 14)  # interactions before c - 14 days lose their day
+    assert day_masks((0, 7, 30), 30, None)  # no interactions at all
+
+
+@settings(max_examples=16)
 @given(
     tables_st(),
     st.sampled_from([CUTOFFS, CUTOFFS[1:2], [100 * D, 101 * D, 135 * D]]),
     st.sampled_from([None, 1, 2, 3]),
+    st.sampled_from([(HANDSET_SPEC, True), (WIDE_SPEC, False)]),
 )
 def test_bucket_plan_equals_the_one_query_sql(
-    tables: Tables, cutoffs: list[int], block: int | None
+    tables: Tables, cutoffs: list[int], block: int | None, spec_masks: tuple[FeatureSpec, bool]
 ) -> None:
     """Windows as unions of day-aligned buckets give the one-query SQL's values,
-    whether the customers are handled at once or in blocks (1 or ~3 per block)."""
+    whether the customers are handled at once or in blocks (1 or ~3 per block), and
+    whether active days come from day masks or from a table of their own."""
+    spec, masks = spec_masks
     eng = DuckDBEngine()
     eng.register(prepare_relations(tables, cutoffs))
     c0, c1 = min(cutoffs), max(cutoffs)
     rendered = render_features_sql(
-        HANDSET_SPEC,
+        spec,
         c0=c0,
         extra_events=("email_click", "webinar_attended"),
         single_cutoff=len(cutoffs) == 1,
         aligned_range=(c0, c1),
     )
     assert rendered.buckets is not None
+    assert rendered.buckets.day_masks is masks
+    assert ("_mlscore_bd" in {name for name, _ in rendered.buckets.tables}) is not masks
     default = bucketed.BLOCK_BYTES
     if block is not None:  # `block` customers per block
         n_buckets = len(bucketed.bucket_bounds(np.array(cutoffs), rendered.buckets.offsets_days))

@@ -47,6 +47,9 @@ __all__ = ["bucket_bounds", "run_bucketed"]
 
 _IDS = "_mlscore_ids"
 _BMAP = "_mlscore_bmap"
+_DAYS = "_mlscore_bd"
+#: the bucket tables that carry day bits ``dm`` when the plan has ``day_masks``
+_MASKED = ("_mlscore_bi", "_mlscore_bt")
 
 #: the customers are handled in blocks so that one dense buckets x customers array
 #: stays under this many bytes; each NumPy worker thread holds one (200 k customers
@@ -70,6 +73,43 @@ def bucket_bounds(cutoffs: np.ndarray, offsets_days: tuple[int, ...]) -> np.ndar
 
 def _ints(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_numpy(), dtype="int64")
+
+
+def _masked(plan: BucketPlan) -> set[str]:
+    """The bucket tables the plan derives instead of having the engine build them."""
+    return {_DAYS} if plan.day_masks else set()
+
+
+def _day_bits(table: pa.Table, n_customers: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(cell, bits)`` of the rows of a bucket table with day bits ``dm``: cell
+    ``b * n_customers + idx``, bits as unsigned (rows without events in the active-days
+    range have no bits and are left out)."""
+    dm = table.column("dm")
+    keep = dm.is_valid()
+    sub = table.select(["idx", "b", "dm"]).filter(keep)
+    cell = _ints(sub, "b") * n_customers + _ints(sub, "idx")
+    bits = np.asarray(sub.column("dm").to_numpy(), dtype="int64").view("uint64")
+    return cell, bits
+
+
+def _active_days(masks: list[tuple[np.ndarray, np.ndarray]], n_customers: int) -> pa.Table:
+    """The ``_mlscore_bd`` rows (``idx``, ``b``, ``days``) from the day bits of the
+    bucket tables: per (customer, bucket), the number of bits set in the OR of its
+    rows' bits, i.e. of distinct days with an interaction or a transaction."""
+    cell = np.concatenate([c for c, _ in masks]) if masks else np.empty(0, "int64")
+    bits = np.concatenate([m for _, m in masks]) if masks else np.empty(0, "uint64")
+    order = np.argsort(cell, kind="stable")
+    cell = cell[order]
+    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]]) if len(cell) else cell
+    days = np.bitwise_count(np.bitwise_or.reduceat(bits[order], starts)) if len(cell) else bits
+    cells = cell[starts] if len(cell) else cell
+    return pa.table(
+        {
+            "idx": cells % n_customers,
+            "b": cells // n_customers,
+            "days": days.astype("float64"),
+        }
+    )
 
 
 class _Buckets:
@@ -408,7 +448,7 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             scratch=_Scratch(),
         )
 
-        unknown = set(by_table) - {name for name, _ in plan.tables}
+        unknown = set(by_table) - {name for name, _ in plan.tables} - _masked(plan)
         if unknown:
             raise ValueError(f"partials of tables the bucket plan does not build: {unknown}")
 
@@ -431,11 +471,20 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             ThreadPoolExecutor(max_workers=1) as background,
         ):
             pending = []
+            masks: list[tuple[np.ndarray, np.ndarray]] = []
             for stage in plan.tables:
                 if stage not in early:
                     create_stages(engine, [stage], created)
-                if stage[0] in by_table:
-                    pending.append(background.submit(assemble, fetch(stage[0]), by_table[stage[0]]))
+                if stage[0] in by_table or (plan.day_masks and stage[0] in _MASKED):
+                    got = fetch(stage[0])
+                    if plan.day_masks and stage[0] in _MASKED:
+                        masks.append(_day_bits(got, n))
+                    if stage[0] in by_table:
+                        pending.append(background.submit(assemble, got, by_table[stage[0]]))
+                    del got
+            if _DAYS in by_table and plan.day_masks:
+                pending.append(background.submit(assemble, _active_days(masks, n), by_table[_DAYS]))
+            del masks
             for job in pending:
                 job.result()
         out = run_final(rendered, frame, threads=numpy_threads(engine))

@@ -52,6 +52,7 @@ first cutoff, then scaled by ``2^((c0 - c) / (h*86400))``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -168,6 +169,9 @@ class BucketPlan:
     known_sources: list[str]
     #: measures whose bucket values are whole numbers (counts)
     integral_measures: tuple[str, ...] = ("n", "vn", "pn", "gn", "rn", "days")
+    #: active days come as day bits ``dm`` of the interaction and transaction bucket
+    #: rows (see :func:`day_masks`) instead of a ``_mlscore_bd`` table of their own
+    day_masks: bool = False
 
 
 class _Cols:
@@ -234,6 +238,36 @@ def _agg(fn: str, x: str, cond: str) -> str:
 def _dcnt(cond: str) -> str:
     """A count as DOUBLE (exact below 2**53): summing doubles is cheaper than BIGINT."""
     return f"CAST({_cnt(cond)} AS DOUBLE)"
+
+
+def _tx_select(before: int | None = None) -> str:
+    """The transactions with each purchase's previous purchase (``prev_ts``), its gap
+    in days and ``dgap``: the gap minus the customer's first gap (``t2 - t1``), a
+    shift that keeps the sum of squared gaps exact enough, computed in the same sort
+    as the gaps (one window pass instead of two).
+
+    ``before``: only transactions with ``ts < before`` (the last cutoff); the values
+    of those rows are the same either way, since a row's previous purchase and a
+    customer's first two purchases all come before the row.
+    """
+    day = float(DAY)
+    cond = "" if before is None else f" AND ts < {before}"
+    return (
+        "\n  SELECT customer_id, ts, amount, prev_ts, gap, gap - g1 AS dgap\n"
+        "  FROM (SELECT customer_id, ts, amount, prev_ts,\n"
+        f"      CASE WHEN prev_ts IS NOT NULL THEN (ts - prev_ts) / {day!r} END AS gap,\n"
+        f"      (t2 - t1) / {day!r} AS g1\n"
+        "    FROM (SELECT customer_id, ts, amount,\n"
+        "        LAG(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS prev_ts,\n"
+        "        FIRST_VALUE(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS t1,\n"
+        "        NTH_VALUE(ts, 2) OVER (PARTITION BY customer_id ORDER BY ts\n"
+        "          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS t2\n"
+        f"      FROM transactions WHERE amount > 0{cond}) b) g\n"
+        "  UNION ALL\n"
+        "  SELECT customer_id, ts, amount, CAST(NULL AS BIGINT) AS prev_ts,\n"
+        "    CAST(NULL AS DOUBLE) AS gap, CAST(NULL AS DOUBLE) AS dgap\n"
+        f"  FROM transactions WHERE (NOT (amount > 0) OR amount IS NULL){cond}"
+    )
 
 
 def render_features_sql(
@@ -560,22 +594,7 @@ def render_features_sql(
             lo = f"LEAST(k.cutoff - {Wt * DAY}, k.prev_cutoff)"
         # dgap: each gap minus the customer's first gap (t2 - t1), computed in the same
         # sort as the gaps (one window pass instead of two)
-        ctes.append(
-            "tx AS (\n  SELECT customer_id, ts, amount, prev_ts, gap, gap - g1 AS dgap\n"
-            "  FROM (SELECT customer_id, ts, amount, prev_ts,\n"
-            f"      CASE WHEN prev_ts IS NOT NULL THEN (ts - prev_ts) / {p(1)} END AS gap,\n"
-            f"      (t2 - t1) / {p(1)} AS g1\n"
-            "    FROM (SELECT customer_id, ts, amount,\n"
-            "        LAG(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS prev_ts,\n"
-            "        FIRST_VALUE(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS t1,\n"
-            "        NTH_VALUE(ts, 2) OVER (PARTITION BY customer_id ORDER BY ts\n"
-            "          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS t2\n"
-            "      FROM transactions WHERE amount > 0) b) g\n"
-            "  UNION ALL\n"
-            "  SELECT customer_id, ts, amount, CAST(NULL AS BIGINT) AS prev_ts,\n"
-            "    CAST(NULL AS DOUBLE) AS gap, CAST(NULL AS DOUBLE) AS dgap\n"
-            "  FROM transactions WHERE NOT (amount > 0) OR amount IS NULL)"
-        )
+        ctes.append(f"tx AS ({_tx_select()})")
         ctes.append(
             f"ta AS (\n  SELECT t.customer_id, k.cutoff,\n    {ta.select()}\n"
             f"  FROM tx t JOIN cutoffs k ON t.ts < k.cutoff AND t.ts >= {lo}\n"
@@ -709,10 +728,10 @@ def render_features_sql(
                 Wa,
                 (codes, ch_codes),
                 union_parts,
-                stage,
                 partials,
             ),
             partials=partials,
+            day_masks=day_masks(offsets_days, Wa, _interaction_span(partials, spec)),
             known_sources=[  # (customer_id, f): first event or signup
                 src
                 for src, used in (
@@ -738,6 +757,38 @@ def render_features_sql(
     )
 
 
+#: bits of a day mask: the days of a bucket are bits ``day mod MASK_BITS`` of a BIGINT
+MASK_BITS = 63
+
+
+def _interaction_span(partials: dict[str, Partial], spec: FeatureSpec) -> int | None:
+    """Days before a cutoff that the longest interaction window reaches (``None``:
+    no interactions); older interactions are grouped without bucket or channel."""
+    if not spec.has_interactions:
+        return None
+    return max(
+        (p.window[0] for p in partials.values() if p.table == "_mlscore_bi" and p.window),
+        default=0,
+    )
+
+
+def day_masks(offsets_days: tuple[int, ...], wa: int, wi: int | None) -> bool:
+    """Whether active days can ride on the interaction and transaction groupings.
+
+    An active-days window ``[c - w, c)`` (``w <= wa``) is a union of buckets
+    between two consecutive cuts ``c - d``, so none is wider than the largest gap
+    between consecutive offsets up to ``wa``. When that is at most
+    :data:`MASK_BITS` days, each bucket row carries ``BIT_OR`` of its events'
+    ``1 << (day mod MASK_BITS)`` (distinct days, distinct bits), and the active
+    days of a (customer, bucket) are the set bits of the OR over its rows; one
+    scan of the events fewer. Needs every interaction of the range in its own
+    bucket (``wa <= wi``: no older rows grouped into bucket 0).
+    """
+    inside = sorted(d for d in {0, wa, *offsets_days} if d <= wa)
+    widest = max((b - a for a, b in itertools.pairwise(inside)), default=0)
+    return widest <= MASK_BITS and (wi is None or wa <= wi)
+
+
 def _bucket_tables(
     spec: FeatureSpec,
     cutoff_range: tuple[int, int],
@@ -745,7 +796,6 @@ def _bucket_tables(
     wa: int,
     codes: tuple[dict[str, int], dict[str, int]],
     union_parts: list[str],
-    stage: list[tuple[str, str]],
     partials: dict[str, Partial],
 ) -> list[tuple[str, str]]:
     """The SELECTs of the bucket tables of a :class:`BucketPlan` (see there).
@@ -763,13 +813,16 @@ def _bucket_tables(
         whens = " ".join(f"WHEN e.ts < {b} THEN {j}" for j, b in enumerate(bounds))
         bucket, bjoin = f"CASE {whens} ELSE {len(bounds)} END", ""
     tables: list[tuple[str, str]] = []
+    # no interaction window starts before c0 - wi days: older events all go to
+    # bucket 0, without their channel (channels are only read inside windows)
+    wi = _interaction_span(partials, spec) or 0
+    masks = day_masks(offsets_days, wa, _interaction_span(partials, spec))
+    # the day of an event inside the active-days range as a bit (see day_masks)
+    mask = (
+        f"BIT_OR(CASE WHEN e.ts >= {c0 - wa * DAY} THEN CAST(1 AS BIGINT) << "
+        f"CAST(((({day}) % {MASK_BITS}) + {MASK_BITS}) % {MASK_BITS} AS INTEGER) END) AS dm"
+    )
     if spec.has_interactions:
-        # no interaction window starts before c0 - wi days: older events all go to
-        # bucket 0, without their channel (channels are only read inside windows)
-        wi = max(
-            (p.window[0] for p in partials.values() if p.table == "_mlscore_bi" and p.window),
-            default=0,
-        )
         old = f"e.ts < {c0 - wi * DAY}"
 
         def code(column: str, names: dict[str, int]) -> str:
@@ -797,6 +850,8 @@ def _bucket_tables(
             f"FSUM(POWER(2.0, (e.ts - {c0}) / {float(h * DAY)!r})) AS d{hi}"
             for hi, h in enumerate(spec.half_lives_days)
         ]
+        if masks:
+            aggs.append(mask)
         tables.append(
             (
                 "_mlscore_bi",
@@ -810,7 +865,7 @@ def _bucket_tables(
             )
         )
     if spec.has_transactions:
-        tables.append(next(x for x in stage if x[0] == "tx"))
+        tables.append(("tx", _tx_select(c1)))
         buy, refund = "e.amount > 0", "e.amount < 0"
         gap = f"{buy} AND e.prev_ts IS NOT NULL"
         aggs = [
@@ -826,6 +881,8 @@ def _bucket_tables(
             "MIN(e.ts) AS tfirst",
             "MAX(e.ts) AS tlast",
         ]
+        if masks:
+            aggs.append(mask)
         tables.append(
             (
                 "_mlscore_bt",
@@ -835,6 +892,8 @@ def _bucket_tables(
                 f"  GROUP BY e.customer_id, {bucket}",
             )
         )
+    if masks:
+        return tables
     # active days: distinct (customer, day) inside the longest window, counted per bucket
     # (buckets are whole days, so a window's active days are the sum over its buckets)
     tables.append(
