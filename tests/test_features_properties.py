@@ -314,6 +314,25 @@ def test_day_masks_only_where_every_window_bucket_fits_the_bits() -> None:
     assert day_masks((0, 7, 30), 30, None)  # no interactions at all
 
 
+@pytest.mark.parametrize("dense", [True, False])
+def test_active_days_count_distinct_days_of_both_tables(dense: bool) -> None:
+    """Bits of (bucket, customer) cells OR-ed over the rows of both tables: a day with
+    an interaction and a transaction counts once; cells without bits are absent."""
+    u64 = np.uint64
+    inter = (np.array([2, 2, 3]), np.array([0, 0, 1]), np.array([0b011, 0b110, 0b1], u64))
+    trans = (np.array([2, 4]), np.array([0, 1]), np.array([0b1000, 1 << 62], u64))
+    default = bucketed.BLOCK_BYTES
+    bucketed.BLOCK_BYTES = default if dense else 8
+    try:
+        got = bucketed._active_days([inter, trans], 2).to_pandas()
+        empty = bucketed._active_days([], 2)
+    finally:
+        bucketed.BLOCK_BYTES = default
+    got = got.sort_values(["b", "idx"]).reset_index(drop=True)
+    assert got.to_dict("list") == {"idx": [0, 1, 1], "b": [2, 3, 4], "days": [4.0, 1.0, 1.0]}
+    assert empty.num_rows == 0
+
+
 @settings(max_examples=16)
 @given(
     tables_st(),

@@ -80,34 +80,46 @@ def _masked(plan: BucketPlan) -> set[str]:
     return {_DAYS} if plan.day_masks else set()
 
 
-def _day_bits(table: pa.Table, n_customers: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(cell, bits)`` of the rows of a bucket table with day bits ``dm``: cell
-    ``b * n_customers + idx``, bits as unsigned (rows without events in the active-days
-    range have no bits and are left out)."""
-    dm = table.column("dm")
-    keep = dm.is_valid()
-    sub = table.select(["idx", "b", "dm"]).filter(keep)
-    cell = _ints(sub, "b") * n_customers + _ints(sub, "idx")
+def _day_bits(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(b, idx, bits)`` of the rows of a bucket table with day bits ``dm``, bits as
+    unsigned (rows without events in the active-days range have none: left out)."""
+    sub = table.select(["idx", "b", "dm"]).filter(table.column("dm").is_valid())
     bits = np.asarray(sub.column("dm").to_numpy(), dtype="int64").view("uint64")
-    return cell, bits
+    return _ints(sub, "b"), _ints(sub, "idx"), bits
 
 
-def _active_days(masks: list[tuple[np.ndarray, np.ndarray]], n_customers: int) -> pa.Table:
+def _active_days(masks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> pa.Table:
     """The ``_mlscore_bd`` rows (``idx``, ``b``, ``days``) from the day bits of the
     bucket tables: per (customer, bucket), the number of bits set in the OR of its
-    rows' bits, i.e. of distinct days with an interaction or a transaction."""
-    cell = np.concatenate([c for c, _ in masks]) if masks else np.empty(0, "int64")
-    bits = np.concatenate([m for _, m in masks]) if masks else np.empty(0, "uint64")
-    order = np.argsort(cell, kind="stable")
-    cell = cell[order]
-    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]]) if len(cell) else cell
-    days = np.bitwise_count(np.bitwise_or.reduceat(bits[order], starts)) if len(cell) else bits
-    cells = cell[starts] if len(cell) else cell
+    rows' bits, i.e. of distinct days with an interaction or a transaction.
+
+    The ORs go into a dense array over the buckets that have bits when it stays
+    under :data:`BLOCK_BYTES` (0.3 s vs 0.6 s for the sort on the benchmark's 2 M
+    rows), else the cells are sorted and reduced."""
+    b = np.concatenate([m[0] for m in masks] or [np.empty(0, "int64")])
+    b0 = int(b.min(initial=0))
+    size = (int(b.max(initial=b0)) - b0 + 1) * n
+    cell = (b - b0) * n + np.concatenate([m[1] for m in masks] or [np.empty(0, "int64")])
+    bits = np.concatenate([m[2] for m in masks] or [np.empty(0, "uint64")])
+    del b
+    if not len(cell):
+        cells, ored = cell, bits
+    elif 8 * size <= BLOCK_BYTES:
+        ored = np.zeros(size, dtype="uint64")
+        np.bitwise_or.at(ored, cell, bits)
+        cells = np.flatnonzero(ored)
+        ored = ored[cells]
+    else:
+        order = np.argsort(cell)
+        cell = cell[order]
+        starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+        ored = np.bitwise_or.reduceat(bits[order], starts)
+        cells = cell[starts]
     return pa.table(
         {
-            "idx": cells % n_customers,
-            "b": cells // n_customers,
-            "days": days.astype("float64"),
+            "idx": cells % n,
+            "b": cells // n + b0,
+            "days": np.bitwise_count(ored).astype("float64"),
         }
     )
 
@@ -471,14 +483,14 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             ThreadPoolExecutor(max_workers=1) as background,
         ):
             pending = []
-            masks: list[tuple[np.ndarray, np.ndarray]] = []
+            masks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
             for stage in plan.tables:
                 if stage not in early:
                     create_stages(engine, [stage], created)
                 if stage[0] in by_table or (plan.day_masks and stage[0] in _MASKED):
                     got = fetch(stage[0])
                     if plan.day_masks and stage[0] in _MASKED:
-                        masks.append(_day_bits(got, n))
+                        masks.append(_day_bits(got))
                     if stage[0] in by_table:
                         pending.append(background.submit(assemble, got, by_table[stage[0]]))
                     del got
