@@ -75,11 +75,6 @@ def _ints(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_numpy(), dtype="int64")
 
 
-def _masked(plan: BucketPlan) -> set[str]:
-    """The bucket tables the plan derives instead of having the engine build them."""
-    return {_DAYS} if plan.day_masks else set()
-
-
 def _day_bits(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(b, idx, bits)`` of the rows of a bucket table with day bits ``dm``, bits as
     unsigned (rows without events in the active-days range have none: left out)."""
@@ -460,7 +455,8 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             scratch=_Scratch(),
         )
 
-        unknown = set(by_table) - {name for name, _ in plan.tables} - _masked(plan)
+        derived = {_DAYS} if plan.day_masks else set()  # built here from the day bits
+        unknown = set(by_table) - {name for name, _ in plan.tables} - derived
         if unknown:
             raise ValueError(f"partials of tables the bucket plan does not build: {unknown}")
 
@@ -487,9 +483,10 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             for stage in plan.tables:
                 if stage not in early:
                     create_stages(engine, [stage], created)
-                if stage[0] in by_table or (plan.day_masks and stage[0] in _MASKED):
+                has_bits = plan.day_masks and stage[0] in _MASKED
+                if stage[0] in by_table or has_bits:
                     got = fetch(stage[0])
-                    if plan.day_masks and stage[0] in _MASKED:
+                    if has_bits:
                         masks.append(_day_bits(got))
                     if stage[0] in by_table:
                         pending.append(background.submit(assemble, got, by_table[stage[0]]))

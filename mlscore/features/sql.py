@@ -592,8 +592,6 @@ def render_features_sql(
             lo = f"{FAR_PAST}"
         else:
             lo = f"LEAST(k.cutoff - {Wt * DAY}, k.prev_cutoff)"
-        # dgap: each gap minus the customer's first gap (t2 - t1), computed in the same
-        # sort as the gaps (one window pass instead of two)
         ctes.append(f"tx AS ({_tx_select()})")
         ctes.append(
             f"ta AS (\n  SELECT t.customer_id, k.cutoff,\n    {ta.select()}\n"
@@ -717,6 +715,7 @@ def render_features_sql(
             if pt.window is not None:
                 offsets.update(pt.window)
         offsets_days = tuple(sorted(offsets))
+        masks = day_masks(offsets_days, Wa, _interaction_span(partials, spec))
         plan = BucketPlan(
             c0=c0,
             c1=aligned_range[1],
@@ -729,9 +728,10 @@ def render_features_sql(
                 (codes, ch_codes),
                 union_parts,
                 partials,
+                masks,
             ),
             partials=partials,
-            day_masks=day_masks(offsets_days, Wa, _interaction_span(partials, spec)),
+            day_masks=masks,
             known_sources=[  # (customer_id, f): first event or signup
                 src
                 for src, used in (
@@ -797,12 +797,15 @@ def _bucket_tables(
     codes: tuple[dict[str, int], dict[str, int]],
     union_parts: list[str],
     partials: dict[str, Partial],
+    masks: bool,
 ) -> list[tuple[str, str]]:
     """The SELECTs of the bucket tables of a :class:`BucketPlan` (see there).
 
     DuckDB SQL: event and channel codes by ``list_position`` (one lookup instead of
     a ``CASE`` of string comparisons); with one cutoff the bounds are known here, so
     the bucket is a ``CASE`` over them instead of a join to ``_mlscore_bmap``.
+    ``masks``: the interaction and transaction tables carry day bits ``dm`` and there
+    is no ``_mlscore_bd`` table (see :func:`day_masks`).
     """
     c0, c1 = cutoff_range
     day = f"CAST(FLOOR((e.ts - {c0}) / {float(DAY)!r}) AS BIGINT)"
@@ -816,7 +819,6 @@ def _bucket_tables(
     # no interaction window starts before c0 - wi days: older events all go to
     # bucket 0, without their channel (channels are only read inside windows)
     wi = _interaction_span(partials, spec) or 0
-    masks = day_masks(offsets_days, wa, _interaction_span(partials, spec))
     # the day of an event inside the active-days range as a bit (see day_masks)
     mask = (
         f"BIT_OR(CASE WHEN e.ts >= {c0 - wa * DAY} THEN CAST(1 AS BIGINT) << "
