@@ -822,48 +822,61 @@ def _bucket_tables(
     # the day of an event inside the active-days range as a bit (see day_masks)
     mask = (
         f"BIT_OR(CASE WHEN e.ts >= {c0 - wa * DAY} THEN CAST(1 AS BIGINT) << "
-        f"CAST(((({day}) % {MASK_BITS}) + {MASK_BITS}) % {MASK_BITS} AS INTEGER) END) AS dm"
+        f"CAST(((({day}) % {MASK_BITS}) + {MASK_BITS}) % {MASK_BITS} AS INTEGER) END)"
     )
     if spec.has_interactions:
-        old = f"e.ts < {c0 - wi * DAY}"
+        since = c0 - wi * DAY
 
         def code(column: str, names: dict[str, int]) -> str:
             if not names:
-                return "-1"
+                return "CAST(-1 AS SMALLINT)"
             listed = ", ".join(lit(x) for x in names)  # names in code order 0, 1, …
             return (
                 f"CAST(COALESCE(list_position([{listed}], CAST({column} AS VARCHAR)) - 1, -1) "
-                "AS INTEGER)"
+                "AS SMALLINT)"
             )
 
         ev_codes, ch_codes = codes
-        ecoded = (
-            f"(SELECT customer_id, ts, value, {code('event', ev_codes)} AS ev, "
-            f"{code('channel', ch_codes)} AS ch FROM interactions)"
-        )
-        aggs = [
-            "CAST(COUNT(*) AS DOUBLE) AS n",
-            "MAX(e.ts) AS last_ts",
-            "MIN(e.ts) AS first_ts",
-            "FSUM(e.value) AS vs",
-            "CAST(COUNT(e.value) AS DOUBLE) AS vn",
-        ]
-        aggs += [
-            f"FSUM(POWER(2.0, (e.ts - {c0}) / {float(h * DAY)!r})) AS d{hi}"
+        decayed = [
+            (f"FSUM(POWER(2.0, (e.ts - {c0}) / {float(h * DAY)!r}))", f"d{hi}")
             for hi, h in enumerate(spec.half_lives_days)
         ]
+        i_aggs = [
+            ("CAST(COUNT(*) AS DOUBLE)", "n"),
+            ("MAX(e.ts)", "last_ts"),
+            ("MIN(e.ts)", "first_ts"),
+            ("FSUM(e.value)", "vs"),
+            ("CAST(COUNT(e.value) AS DOUBLE)", "vn"),
+            *decayed,
+        ]
         if masks:
-            aggs.append(mask)
+            i_aggs.append((mask, "dm"))
+        # rows older than every window only reach the all-history partials (and the
+        # customer's first event): the other measures are NULL there, and the older
+        # rows are grouped on their own by (customer, event), the larger part of
+        # the events with the narrower key and fewer aggregates
+        whole = [p for p in partials.values() if p.table == "_mlscore_bi" and p.window is None]
+        kept = {p.measure for p in whole} | {"first_ts"}
+        ints = ("last_ts", "first_ts", "dm")
+        old_aggs = [
+            a if m in kept else f"CAST(NULL AS {'BIGINT' if m in ints else 'DOUBLE'})"
+            for a, m in i_aggs
+        ]
+        value = ", value" if {"vs", "vn"} & kept else ""
         tables.append(
             (
                 "_mlscore_bi",
-                f"SELECT e.customer_id, CASE WHEN {old} THEN 0 ELSE {bucket} END AS b,\n"
-                "    CAST(e.ev AS SMALLINT) AS ev,\n"
-                f"    CAST(CASE WHEN {old} THEN -1 ELSE e.ch END AS SMALLINT) AS ch,\n    "
-                + ",\n    ".join(aggs)
-                + f"\n  FROM {ecoded} e {bjoin}\n  WHERE e.ts < {c1}\n"
-                f"  GROUP BY e.customer_id, CASE WHEN {old} THEN 0 ELSE {bucket} END, e.ev,\n"
-                f"    CASE WHEN {old} THEN -1 ELSE e.ch END",
+                "SELECT e.customer_id, 0 AS b, e.ev, CAST(-1 AS SMALLINT) AS ch,\n    "
+                + ",\n    ".join(f"{a} AS {m}" for a, (_, m) in zip(old_aggs, i_aggs, strict=True))
+                + f"\n  FROM (SELECT customer_id, ts, {code('event', ev_codes)} AS ev{value} "
+                f"FROM interactions) e\n  WHERE e.ts < {since}\n"
+                "  GROUP BY e.customer_id, e.ev\nUNION ALL\n"
+                f"SELECT e.customer_id, {bucket} AS b, e.ev, e.ch,\n    "
+                + ",\n    ".join(f"{a} AS {m}" for a, m in i_aggs)
+                + f"\n  FROM (SELECT customer_id, ts, value, {code('event', ev_codes)} AS ev, "
+                f"{code('channel', ch_codes)} AS ch FROM interactions) e {bjoin}\n"
+                f"  WHERE e.ts >= {since} AND e.ts < {c1}\n"
+                f"  GROUP BY e.customer_id, {bucket}, e.ev, e.ch",
             )
         )
     if spec.has_transactions:
@@ -884,7 +897,7 @@ def _bucket_tables(
             "MAX(e.ts) AS tlast",
         ]
         if masks:
-            aggs.append(mask)
+            aggs.append(f"{mask} AS dm")
         tables.append(
             (
                 "_mlscore_bt",
