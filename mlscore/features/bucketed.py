@@ -75,6 +75,11 @@ def _ints(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_numpy(), dtype="int64")
 
 
+def _narrow(table: pa.Table, name: str) -> np.ndarray:
+    """An integer column of ``table`` in its own width (no int64 copy)."""
+    return np.asarray(table.column(name).to_numpy())
+
+
 def _day_bits(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(b, idx, bits)`` of the rows of a bucket table with day bits ``dm``, bits as
     unsigned (rows without events in the active-days range have none: left out)."""
@@ -131,16 +136,21 @@ class _Buckets:
     def __init__(self, table: pa.Table, n_customers: int, *, blocked: bool) -> None:
         self.table = table
         self.n = n_customers
-        names = table.column_names
-        ev = _ints(table, "ev") if "ev" in names else np.zeros(table.num_rows, "int64")
-        ch = _ints(table, "ch") if "ch" in names else np.zeros(table.num_rows, "int64")
-        idx = _ints(table, "idx")
-        group = (ev + 1) * (int(ch.max(initial=0)) + 2) + (ch + 1)
+        names, rows = table.column_names, table.num_rows
+        # codes in their own narrow widths: every fresh array costs page faults
+        ev = _narrow(table, "ev") if "ev" in names else np.zeros(rows, "int16")
+        ch = _narrow(table, "ch") if "ch" in names else np.zeros(rows, "int16")
+        idx = _narrow(table, "idx")
+        n_ch = int(ch.max(initial=0)) + 2
+        small = (int(ev.max(initial=0)) + 2) * n_ch < 2**15
+        code_type = "int16" if small else "int64"
+        group = ev.astype(code_type) + 1  # a stable sort of int16 is a radix sort
+        group *= n_ch
+        group += ch.astype(code_type) + 1
         if blocked:  # by customer inside each group, to cut out blocks of customers
             self.order = np.lexsort((idx, group))
-        else:  # few small codes: a stable sort of int16 is a radix sort
-            small = group.astype("int16") if group.max(initial=0) < 2**15 else group
-            self.order = np.argsort(small, kind="stable")
+        else:
+            self.order = np.argsort(group, kind="stable")
         group = group[self.order]
         starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
         ends = np.r_[starts[1:], len(group)] if len(group) else group
@@ -148,19 +158,25 @@ class _Buckets:
             (int(ev[self.order[s0]]), int(ch[self.order[s0]]), int(s0), int(s1))
             for s0, s1 in zip(starts, ends, strict=True)
         ]
-        self.b = _ints(table, "b")[self.order]
+        self.b = _narrow(table, "b")[self.order]
         self.idx = idx[self.order]
-        self.flat = None if blocked else self.b * n_customers + self.idx
+        self.flat: np.ndarray | None = None
+        if not blocked:  # cell of each row in one buckets x customers array
+            self.flat = self.b.astype(np.intp)
+            self.flat *= n_customers
+            self.flat += self.idx
         self._measure: tuple[str, np.ndarray] | None = None
         self._lock = threading.Lock()
 
     def values(self, measure: str) -> np.ndarray:
-        """Column ``measure`` as float64 in group order (the last one asked is kept:
-        callers go through the keys one measure at a time)."""
+        """Column ``measure`` as float64 in group order. Only the last one asked is
+        kept, in a buffer the next measure overwrites: callers go through the keys
+        one measure at a time and are done with it before asking for the next."""
         with self._lock:
             if self._measure is None or self._measure[0] != measure:
-                self._measure = None  # free the previous one first
-                self._measure = (measure, float_column(self.table, measure)[self.order])
+                buf = np.empty(self.table.num_rows) if self._measure is None else self._measure[1]
+                col = float_column(self.table, measure)
+                self._measure = (measure, np.take(col, self.order, out=buf))
             return self._measure[1]
 
     def dense(
