@@ -41,11 +41,11 @@ from mlscore.features.assembly import (
     numpy_threads,
     run_final,
 )
-from mlscore.features.sql import DAY, BucketPlan, Partial, RenderedSQL
+from mlscore.features.sql import DAY, IDS_TABLE, BucketPlan, Partial, RenderedSQL
 
 __all__ = ["bucket_bounds", "run_bucketed"]
 
-_IDS = "_mlscore_ids"
+_IDS = IDS_TABLE
 _BMAP = "_mlscore_bmap"
 _DAYS = "_mlscore_bd"
 #: the bucket tables that carry day bits ``dm`` when the plan has ``day_masks``
@@ -477,10 +477,13 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             raise ValueError(f"partials of tables the bucket plan does not build: {unknown}")
 
         def fetch(table_name: str) -> pa.Table:
-            got = engine.query_arrow(
-                f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
-                f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
-            )
+            if table_name in plan.numbered:
+                got = engine.query_arrow(f"SELECT * FROM {table_name}")
+            else:
+                got = engine.query_arrow(
+                    f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
+                    f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
+                )
             engine.execute(f"DROP TABLE IF EXISTS {table_name}")  # its rows now live here
             return got
 

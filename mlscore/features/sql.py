@@ -53,6 +53,7 @@ first cutoff, then scaled by ``2^((c0 - c) / (h*86400))``.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -70,6 +71,8 @@ __all__ = [
 ]
 
 DAY = 86400
+#: the customers numbered in id order (``customer_id``, ``idx``), made by the bucket plan
+IDS_TABLE = "_mlscore_ids"
 #: Sentinels for the previous cutoff of the first cutoff / the next of the last.
 FAR_PAST = -(2**60)
 FAR_FUTURE = 2**60
@@ -141,8 +144,11 @@ class BucketPlan:
     Time is cut at every cutoff ``c`` and every ``c - d`` days for ``d`` in
     ``offsets_days``; the stretches between two cuts are the *buckets*, plus
     bucket 0 before the first cut. ``tables`` (``(name, SELECT)``, in order;
-    the ``tx`` stage of :attr:`RenderedSQL.stage` first when transactions are
-    used) group the events by ``(customer_id, b[, ev, ch])``, ``b`` the bucket
+    the ``tx`` stage before ``_mlscore_bt`` when transactions are used) group the
+    events by ``(customer_id, b[, ev, ch])``; the tables in ``numbered`` by the
+    customer numbers ``idx`` of :data:`IDS_TABLE` instead, which the runner makes
+    right after ``_mlscore_bi`` (their ``tx`` stage joins the transactions to it:
+    integers sort and group faster than ids). ``b`` is the bucket
     (from ``_mlscore_bmap(a, b)``, day ``a`` counted from ``c0``; days before the
     first cut are absent from the map and fall in bucket 0). Only events with
     ``ts < c1`` (the last cutoff) are read. ``known_sources`` are SELECTs of
@@ -172,6 +178,9 @@ class BucketPlan:
     #: active days come as day bits ``dm`` of the interaction and transaction bucket
     #: rows (see :func:`day_masks`) instead of a ``_mlscore_bd`` table of their own
     day_masks: bool = False
+    #: bucket tables keyed by the customer numbers ``idx`` of :data:`IDS_TABLE`
+    #: (made after it) instead of ``customer_id``
+    numbered: tuple[str, ...] = ()
 
 
 class _Cols:
@@ -240,7 +249,7 @@ def _dcnt(cond: str) -> str:
     return f"CAST({_cnt(cond)} AS DOUBLE)"
 
 
-def _tx_select(before: int | None = None) -> str:
+def _tx_select(before: int | None = None, *, numbered: bool = False) -> str:
     """The transactions with each purchase's previous purchase (``prev_ts``), its gap
     in days and ``dgap``: the gap minus the customer's first gap (``t2 - t1``), a
     shift that keeps the sum of squared gaps exact enough, computed in the same sort
@@ -249,24 +258,34 @@ def _tx_select(before: int | None = None) -> str:
     ``before``: only transactions with ``ts < before`` (the last cutoff); the values
     of those rows are the same either way, since a row's previous purchase and a
     customer's first two purchases all come before the row.
+
+    ``numbered``: keyed by the customer numbers of ``_mlscore_ids`` (column ``idx``)
+    instead of the ids; sorting and grouping integers is cheaper than strings.
     """
     day = float(DAY)
     cond = "" if before is None else f" AND ts < {before}"
+    key, source = "customer_id", "transactions"
+    if numbered:
+        key = "idx"
+        source = (
+            f"(SELECT i.idx, t.ts, t.amount FROM transactions t JOIN {IDS_TABLE} i "
+            "ON i.customer_id = t.customer_id) t"
+        )
     return (
-        "\n  SELECT customer_id, ts, amount, prev_ts, gap, gap - g1 AS dgap\n"
-        "  FROM (SELECT customer_id, ts, amount, prev_ts,\n"
+        f"\n  SELECT {key}, ts, amount, prev_ts, gap, gap - g1 AS dgap\n"
+        f"  FROM (SELECT {key}, ts, amount, prev_ts,\n"
         f"      CASE WHEN prev_ts IS NOT NULL THEN (ts - prev_ts) / {day!r} END AS gap,\n"
         f"      (t2 - t1) / {day!r} AS g1\n"
-        "    FROM (SELECT customer_id, ts, amount,\n"
-        "        LAG(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS prev_ts,\n"
-        "        FIRST_VALUE(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS t1,\n"
-        "        NTH_VALUE(ts, 2) OVER (PARTITION BY customer_id ORDER BY ts\n"
+        f"    FROM (SELECT {key}, ts, amount,\n"
+        f"        LAG(ts) OVER (PARTITION BY {key} ORDER BY ts) AS prev_ts,\n"
+        f"        FIRST_VALUE(ts) OVER (PARTITION BY {key} ORDER BY ts) AS t1,\n"
+        f"        NTH_VALUE(ts, 2) OVER (PARTITION BY {key} ORDER BY ts\n"
         "          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS t2\n"
-        f"      FROM transactions WHERE amount > 0{cond}) b) g\n"
+        f"      FROM {source} WHERE amount > 0{cond}) b) g\n"
         "  UNION ALL\n"
-        "  SELECT customer_id, ts, amount, CAST(NULL AS BIGINT) AS prev_ts,\n"
+        f"  SELECT {key}, ts, amount, CAST(NULL AS BIGINT) AS prev_ts,\n"
         "    CAST(NULL AS DOUBLE) AS gap, CAST(NULL AS DOUBLE) AS dgap\n"
-        f"  FROM transactions WHERE (NOT (amount > 0) OR amount IS NULL){cond}"
+        f"  FROM {source} WHERE (NOT (amount > 0) OR amount IS NULL){cond}"
     )
 
 
@@ -732,6 +751,7 @@ def render_features_sql(
             ),
             partials=partials,
             day_masks=masks,
+            numbered=("_mlscore_bt",) if spec.has_transactions else (),
             known_sources=[  # (customer_id, f): first event or signup
                 src
                 for src, used in (
@@ -837,8 +857,10 @@ def _bucket_tables(
             )
 
         ev_codes, ch_codes = codes
+        # 2 ** (t / half-life) as EXP(t * ln 2 / half-life): the same to ~1e-14 relative
+        # and half the cost in DuckDB (SUM over 20 M rows: 0.08 s vs 0.17 s)
         decayed = [
-            (f"FSUM(POWER(2.0, (e.ts - {c0}) / {float(h * DAY)!r}))", f"d{hi}")
+            (f"FSUM(EXP((e.ts - {c0}) * {math.log(2) / (h * DAY)!r}))", f"d{hi}")
             for hi, h in enumerate(spec.half_lives_days)
         ]
         i_aggs = [
@@ -880,7 +902,7 @@ def _bucket_tables(
             )
         )
     if spec.has_transactions:
-        tables.append(("tx", _tx_select(c1)))
+        tables.append(("tx", _tx_select(c1, numbered=True)))
         buy, refund = "e.amount > 0", "e.amount < 0"
         gap = f"{buy} AND e.prev_ts IS NOT NULL"
         aggs = [
@@ -901,10 +923,10 @@ def _bucket_tables(
         tables.append(
             (
                 "_mlscore_bt",
-                f"SELECT e.customer_id, {bucket} AS b,\n    "
+                f"SELECT e.idx, {bucket} AS b,\n    "
                 + ",\n    ".join(aggs)
                 + f"\n  FROM tx e {bjoin}\n  WHERE e.ts < {c1}\n"
-                f"  GROUP BY e.customer_id, {bucket}",
+                f"  GROUP BY e.idx, {bucket}",
             )
         )
     if masks:
