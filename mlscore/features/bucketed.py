@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -57,6 +57,8 @@ _MASKED = ("_mlscore_bi", "_mlscore_bt")
 #: would be 5.8 GB in one piece)
 BLOCK_BYTES = 2**28
 
+# (bucket, customer number, day bits) of the rows of a bucket table that have bits
+_Bits = tuple[np.ndarray, np.ndarray, np.ndarray]
 # one dense array per (table, measure, event, channel, weights): the partials sharing it
 _Key = tuple[str, str, int | None, int | None, tuple[tuple[int, float], ...]]
 
@@ -80,7 +82,7 @@ def _narrow(table: pa.Table, name: str) -> np.ndarray:
     return np.asarray(table.column(name).to_numpy())
 
 
-def _day_bits(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _day_bits(table: pa.Table) -> _Bits:
     """``(b, idx, bits)`` of the rows of a bucket table with day bits ``dm``, bits as
     unsigned (rows without events in the active-days range have none: left out)."""
     sub = table.select(["idx", "b", "dm"]).filter(table.column("dm").is_valid())
@@ -88,7 +90,7 @@ def _day_bits(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _ints(sub, "b"), _ints(sub, "idx"), bits
 
 
-def _active_days(masks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> pa.Table:
+def _active_days(masks: list[_Bits], n: int) -> pa.Table:
     """The ``_mlscore_bd`` rows (``idx``, ``b``, ``days``) from the day bits of the
     bucket tables: per (customer, bucket), the number of bits set in the OR of its
     rows' bits, i.e. of distinct days with an interaction or a transaction.
@@ -497,8 +499,10 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             ThreadPoolExecutor(max_workers=numpy_threads(engine)) as pool,
             ThreadPoolExecutor(max_workers=1) as background,
         ):
-            pending = []
-            masks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+            pending: list[Future[None]] = []
+            # day bits are read off in the background too (in order, before the
+            # active days need them), so that the engine goes on at once
+            masks: list[Future[_Bits]] = []
             for stage in plan.tables:
                 if stage not in early:
                     create_stages(engine, [stage], created)
@@ -506,15 +510,21 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
                 if stage[0] in by_table or has_bits:
                     got = fetch(stage[0])
                     if has_bits:
-                        masks.append(_day_bits(got))
+                        masks.append(background.submit(_day_bits, got))
                     if stage[0] in by_table:
                         pending.append(background.submit(assemble, got, by_table[stage[0]]))
                     del got
             if _DAYS in by_table and plan.day_masks:
-                pending.append(background.submit(assemble, _active_days(masks, n), by_table[_DAYS]))
-            del masks
+
+                def active_days(bits: list[Future[_Bits]]) -> None:
+                    assemble(_active_days([b.result() for b in bits], n), by_table[_DAYS])
+
+                pending.append(background.submit(active_days, masks))
+            for bits in masks:
+                bits.result()
             for job in pending:
                 job.result()
+            del masks
         out = run_final(rendered, frame, threads=numpy_threads(engine))
     finally:
         engine.unregister(_BMAP)
