@@ -178,7 +178,9 @@ class _Buckets:
             if self._measure is None or self._measure[0] != measure:
                 buf = np.empty(self.table.num_rows) if self._measure is None else self._measure[1]
                 col = float_column(self.table, measure)
-                self._measure = (measure, np.take(col, self.order, out=buf))
+                # mode="clip": with the default "raise", NumPy fills a temporary copy
+                # first (fresh memory); the indices are in range by construction
+                self._measure = (measure, np.take(col, self.order, out=buf, mode="clip"))
             return self._measure[1]
 
     def dense(
@@ -292,10 +294,14 @@ def _key_columns(
         prefix = _prefix_sums(arr)
         for alias, p in partials:
             a, b = p.window if p.window is not None else (None, 0)
-            np.take(prefix, np.searchsorted(bounds, cuts - b * DAY), axis=0, out=vals)
+            # mode="clip" writes straight into `vals` (see _Buckets.values); every
+            # window start and end is a bucket bound, so no index is clipped
+            np.take(prefix, np.searchsorted(bounds, cuts - b * DAY), axis=0, out=vals, mode="clip")
             if a is not None:
                 start = scratch.get("start", shape[0] * shape[1]).reshape(shape)
-                np.take(prefix, np.searchsorted(bounds, cuts - a * DAY), axis=0, out=start)
+                np.take(
+                    prefix, np.searchsorted(bounds, cuts - a * DAY), axis=0, out=start, mode="clip"
+                )
                 np.subtract(vals, start, out=vals)
             emit(alias, vals)
         return
