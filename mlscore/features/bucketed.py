@@ -500,14 +500,17 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             _assemble(buckets, keys, layout, pool)
 
         # the engine builds and hands over one table after the other while the
-        # NumPy work on the tables already fetched goes on in `background`, in order
+        # NumPy work on the tables already fetched goes on in `background`: two
+        # workers, so that the transactions' assembly and the active days need not
+        # wait for the longer one of the interactions (each writes its own columns;
+        # parquet-1 4.10 -> 3.84 s mean of 4 alternating runs)
         with (
             ThreadPoolExecutor(max_workers=numpy_threads(engine)) as pool,
-            ThreadPoolExecutor(max_workers=1) as background,
+            ThreadPoolExecutor(max_workers=2) as background,
         ):
             pending: list[Future[None]] = []
-            # day bits are read off in the background too (in order, before the
-            # active days need them), so that the engine goes on at once
+            # day bits are read off in the background too (submitted before the
+            # active days, which wait for them), so that the engine goes on at once
             masks: list[Future[_Bits]] = []
             for stage in plan.tables:
                 if stage not in early:
