@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from _features_reference import reference_features, reference_training_set
 from hypothesis import given, settings
@@ -331,6 +332,50 @@ def test_active_days_count_distinct_days_of_both_tables(dense: bool) -> None:
     got = got.sort_values(["b", "idx"]).reset_index(drop=True)
     assert got.to_dict("list") == {"idx": [0, 1, 1], "b": [2, 3, 4], "days": [4.0, 1.0, 1.0]}
     assert empty.num_rows == 0
+
+
+@pytest.mark.parametrize("ev_top", [9, 16_384])  # int16 group codes; int64 (int16 would wrap)
+@pytest.mark.parametrize("blocked", [False, True])
+def test_bucket_rows_in_fixed_groups_give_per_cell_sums_and_maxima(
+    ev_top: int, blocked: bool
+) -> None:
+    """Rows unique per (customer, bucket, event, channel) in shuffled order: every
+    (event, channel) group comes out in code order, and the dense customers x buckets
+    arrays hold each cell's sum (or max) over the rows asked for."""
+    rng = np.random.default_rng(3)
+    cells = [
+        (i, b, e, c) for i in range(5) for b in range(3) for e in (0, 4, ev_top) for c in (-1, 2)
+    ]
+    keep = rng.random(len(cells)) < 0.7
+    rows = [cell for cell, k in zip(cells, keep, strict=True) if k]
+    rows = [rows[j] for j in rng.permutation(len(rows))]
+    idx, b, ev, ch = (np.array(col) for col in zip(*rows, strict=True))
+    n = rng.integers(1, 9, len(rows)).astype(float)
+    table = pa.table(
+        {
+            "idx": idx.astype("int32"),
+            "b": b.astype("int32"),
+            "ev": ev.astype("int16"),
+            "ch": ch.astype("int16"),
+            "n": n,
+        }
+    )
+    got = bucketed._Buckets(table, 5, blocked=blocked)
+    assert [(g_ev, g_ch) for g_ev, g_ch, _, _ in got.groups] == sorted(
+        {(e, c) for _, _, e, c in rows}
+    )
+    for key_ev, key_ch in [(4, None), (None, 2), (ev_top, -1), (None, None)]:
+        want_sum, want_max = np.zeros((3, 5)), np.full((3, 5), np.nan)
+        for (i, bb, e, c), v in zip(rows, n, strict=True):
+            if (key_ev is None or e == key_ev) and (key_ch is None or c == key_ch):
+                want_sum[bb, i] += v
+                want_max[bb, i] = np.fmax(want_max[bb, i], v)
+        key = ("t", "n", key_ev, key_ch, ())
+        lo, hi = (1, 4) if blocked else (0, 5)
+        s = got.dense(key, "sum", 3, lo, hi, np.empty(15)).copy()
+        m = got.dense(key, "max", 3, lo, hi, np.empty(15)).copy()
+        np.testing.assert_array_equal(s, want_sum[:, lo:hi])
+        np.testing.assert_array_equal(m, want_max[:, lo:hi])
 
 
 @settings(max_examples=16)
