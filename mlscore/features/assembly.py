@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlscore.features.expressions import evaluate
-from mlscore.features.sql import RenderedSQL
+from mlscore.features.sql import IDS_TABLE, RenderedSQL
 
 __all__ = [
     "StagedEngine",
@@ -41,8 +41,6 @@ __all__ = [
     "run_final",
     "run_staged",
 ]
-
-_IDS = "_mlscore_ids"
 
 
 class StagedEngine(Protocol):
@@ -106,11 +104,11 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
     try:
         create_stages(engine, rendered.stage, created)
         engine.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT customer_id, first_cutoff, "
+            f"CREATE OR REPLACE TEMP TABLE {IDS_TABLE} AS SELECT customer_id, first_cutoff, "
             "ROW_NUMBER() OVER (ORDER BY customer_id) - 1 AS idx FROM known"
         )
-        created.append(_IDS)
-        ids = engine.query(f"SELECT idx, customer_id, first_cutoff FROM {_IDS}")
+        created.append(IDS_TABLE)
+        ids = engine.query(f"SELECT idx, customer_id, first_cutoff FROM {IDS_TABLE}")
         cuts = np.sort(engine.query("SELECT cutoff FROM cutoffs")["cutoff"].to_numpy("int64"))
         n, k_count = len(ids), len(cuts)
         order = ids["idx"].to_numpy("int64")
@@ -122,7 +120,7 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
         ks, rows = np.nonzero(np.arange(k_count)[:, None] >= first_k[None, :])
 
         signup = engine.query(
-            f"SELECT i.idx, s.signup_ts FROM customers s JOIN {_IDS} i "
+            f"SELECT i.idx, s.signup_ts FROM customers s JOIN {IDS_TABLE} i "
             "ON i.customer_id = s.customer_id"
         )
         sig = np.full(n, np.nan)
@@ -131,7 +129,7 @@ def run_staged(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
         for part, cols in rendered.parts:
             aliases = ", ".join(f"p.{a}" for a, _ in cols)
             got = engine.query_arrow(
-                f"SELECT i.idx, p.cutoff, {aliases} FROM {part} p JOIN {_IDS} i "
+                f"SELECT i.idx, p.cutoff, {aliases} FROM {part} p JOIN {IDS_TABLE} i "
                 "ON i.customer_id = p.customer_id"
             )
             pi = got.column("idx").to_numpy().astype("int64", copy=False)

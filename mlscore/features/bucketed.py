@@ -45,7 +45,6 @@ from mlscore.features.sql import DAY, IDS_TABLE, BucketPlan, Partial, RenderedSQ
 
 __all__ = ["bucket_bounds", "run_bucketed"]
 
-_IDS = IDS_TABLE
 _BMAP = "_mlscore_bmap"
 _DAYS = "_mlscore_bd"
 #: the bucket tables that carry day bits ``dm`` when the plan has ``day_masks``
@@ -73,13 +72,14 @@ def bucket_bounds(cutoffs: np.ndarray, offsets_days: tuple[int, ...]) -> np.ndar
     return np.unique(np.concatenate([cuts - int(d) * DAY for d in offsets_days]))
 
 
-def _ints(table: pa.Table, name: str) -> np.ndarray:
-    return np.asarray(table.column(name).to_numpy(), dtype="int64")
-
-
 def _narrow(table: pa.Table, name: str) -> np.ndarray:
     """An integer column of ``table`` in its own width (no int64 copy)."""
     return np.asarray(table.column(name).to_numpy())
+
+
+def _ints(table: pa.Table, name: str) -> np.ndarray:
+    """An integer column of ``table`` as int64 (for index arithmetic that may overflow)."""
+    return _narrow(table, name).astype("int64", copy=False)
 
 
 def _day_bits(table: pa.Table) -> _Bits:
@@ -427,14 +427,14 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
         # event or signup); grouping by the ids, then numbering the few distinct ones,
         # is cheaper than joining every event to a numbering first
         engine.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT customer_id, f, "
+            f"CREATE OR REPLACE TEMP TABLE {IDS_TABLE} AS SELECT customer_id, f, "
             "CAST(ROW_NUMBER() OVER (ORDER BY customer_id) - 1 AS INTEGER) AS idx "
             "FROM (SELECT customer_id, MIN(f) AS f FROM ("
             + " UNION ALL ".join(plan.known_sources)
             + ") u GROUP BY customer_id) x"
         )
-        created.append(_IDS)
-        ids = engine.query_arrow(f"SELECT idx, customer_id, f FROM {_IDS}")
+        created.append(IDS_TABLE)
+        ids = engine.query_arrow(f"SELECT idx, customer_id, f FROM {IDS_TABLE}")
         n = ids.num_rows
         at_idx = _ints(ids, "idx")
         names = np.empty(n, dtype=object)
@@ -450,7 +450,7 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
         ks, rows = np.nonzero(grid)
 
         signup = engine.query_arrow(
-            f"SELECT i.idx, s.signup_ts FROM customers s JOIN {_IDS} i "
+            f"SELECT i.idx, s.signup_ts FROM customers s JOIN {IDS_TABLE} i "
             "ON i.customer_id = s.customer_id"
         )
         sig = np.full(n, np.nan)
@@ -490,7 +490,7 @@ def run_bucketed(engine: StagedEngine, rendered: RenderedSQL) -> pd.DataFrame:
             else:
                 got = engine.query_arrow(
                     f"SELECT i.idx, p.* EXCLUDE (customer_id) FROM {table_name} p "
-                    f"JOIN {_IDS} i ON i.customer_id = p.customer_id"
+                    f"JOIN {IDS_TABLE} i ON i.customer_id = p.customer_id"
                 )
             engine.execute(f"DROP TABLE IF EXISTS {table_name}")  # its rows now live here
             return got

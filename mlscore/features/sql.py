@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 DAY = 86400
-#: the customers numbered in id order (``customer_id``, ``idx``), made by the bucket plan
+#: the customers numbered in id order (``customer_id``, ``idx``), made by the runners
 IDS_TABLE = "_mlscore_ids"
 #: Sentinels for the previous cutoff of the first cutoff / the next of the last.
 FAR_PAST = -(2**60)
